@@ -1,0 +1,86 @@
+"""Bearer-token authentication for the REST API (and anything else that reads headers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from ops.fleet.access import expand
+from ops.fleet.models import ApiToken
+from ops.fleet.selectors import token_for_secret, token_spacecraft_ids
+from ops.fleet.services import token_touch
+
+
+@dataclass
+class ServicePrincipal:
+    """``request.user`` for a token: the service account, with the token's scopes."""
+
+    token: ApiToken
+    scopes: frozenset[str]
+    spacecraft_ids: frozenset[int] | None
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_active: bool = True
+    is_staff: bool = False
+    is_superuser: bool = False
+    groups: Any = field(default=None)
+
+    @property
+    def username(self) -> str:
+        return f"svc:{self.token.account.name}/{self.token.name}"
+
+    @property
+    def pk(self) -> str:
+        return self.username
+
+    def __str__(self) -> str:
+        return self.username
+
+
+def principal_for_secret(secret: str) -> ServicePrincipal | None:
+    token = token_for_secret(secret=secret)
+    if token is None:
+        return None
+    token_touch(
+        token=token,
+        now=timezone.now(),
+        resolution_s=settings.ZENITH_TOKEN_LAST_USED_RESOLUTION_S,
+    )
+    return ServicePrincipal(
+        token=token,
+        scopes=expand(token.scopes),
+        spacecraft_ids=token_spacecraft_ids(token=token),
+    )
+
+
+def bearer_secret(header: str) -> str | None:
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1]
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[ServicePrincipal, ApiToken] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        if not header.lower().startswith("bearer"):
+            return None
+        secret = bearer_secret(header)
+        if secret is None:
+            raise exceptions.AuthenticationFailed("malformed Authorization header: use 'Bearer <token>'")
+        principal = principal_for_secret(secret)
+        if principal is None:
+            raise exceptions.AuthenticationFailed("token is unknown, revoked or expired")
+        return principal, principal.token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="zenith"'

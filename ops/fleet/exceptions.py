@@ -1,0 +1,42 @@
+"""Named fleet errors. The API edge turns them into 4xx JSON with the field at fault."""
+
+from __future__ import annotations
+
+
+class FleetError(Exception):
+    """Base of fleet domain errors."""
+
+    code = "fleet_error"
+    status = 400
+
+    def __init__(self, detail: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields or {}
+
+
+class ValidationFailed(FleetError):
+    code = "invalid"
+    status = 400
+
+
+class NotFound(FleetError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(FleetError):
+    code = "conflict"
+    status = 409
+
+
+class InvalidTle(ValidationFailed):
+    code = "invalid_tle"
+
+
+class InvalidElements(ValidationFailed):
+    code = "invalid_elements"
+
+
+class InvalidHorizonMask(ValidationFailed):
+    code = "invalid_horizon_mask"

@@ -1,0 +1,67 @@
+"""Fleet reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from ops.fleet.models import ApiToken, GroundStation, OrbitSet, Spacecraft
+from ops.fleet.services import hash_token
+
+
+def spacecraft_list(*, allowed_ids: frozenset[int] | None = None) -> QuerySet[Spacecraft]:
+    """Spacecraft, each annotated with the epoch of its current orbit set."""
+    newest = OrbitSet.objects.filter(spacecraft=OuterRef("pk")).order_by("-epoch", "-id")
+    qs = Spacecraft.objects.annotate(
+        current_orbit_epoch=Subquery(newest.values("epoch")[:1]),
+        current_orbit_set_id=Subquery(newest.values("id")[:1]),
+    )
+    if allowed_ids is not None:
+        qs = qs.filter(pk__in=allowed_ids)
+    return qs
+
+
+def orbit_set_current(*, spacecraft: Spacecraft) -> OrbitSet | None:
+    """The newest orbit set by epoch; among equal epochs, the last loaded."""
+    return OrbitSet.objects.filter(spacecraft=spacecraft).order_by("-epoch", "-id").first()
+
+
+def orbit_set_list(*, allowed_ids: frozenset[int] | None = None) -> QuerySet[OrbitSet]:
+    qs = OrbitSet.objects.select_related("spacecraft")
+    if allowed_ids is not None:
+        qs = qs.filter(spacecraft_id__in=allowed_ids)
+    return qs
+
+
+def station_list() -> QuerySet[GroundStation]:
+    return GroundStation.objects.prefetch_related("maintenance_windows")
+
+
+def station_in_maintenance(*, station: GroundStation, at: datetime) -> bool:
+    return station.maintenance_windows.filter(starts_at__lte=at, ends_at__gt=at).exists()
+
+
+def token_for_secret(*, secret: str) -> ApiToken | None:
+    """The live token for a presented secret, or None (unknown, revoked, expired, inactive)."""
+    token = (
+        ApiToken.objects.select_related("account")
+        .filter(token_sha256=hash_token(secret))
+        .first()
+    )
+    if token is None or token.revoked_at is not None or not token.account.active:
+        return None
+    if token.expires_at is not None and token.expires_at <= timezone.now():
+        return None
+    return token
+
+
+def token_spacecraft_ids(*, token: ApiToken) -> frozenset[int] | None:
+    """The spacecraft a token is restricted to, or None when it is not restricted."""
+    ids = frozenset(token.spacecraft.values_list("pk", flat=True))
+    return ids or None
+
+
+def token_list() -> QuerySet[ApiToken]:
+    return ApiToken.objects.select_related("account").prefetch_related("spacecraft")

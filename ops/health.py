@@ -1,0 +1,95 @@
+"""``/healthz``: is each dependency reachable? 200 when all are, 503 otherwise.
+
+Checks run with a short timeout each so a hung dependency cannot hang the probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connections
+
+HealthCheck = Callable[[], dict[str, Any]]
+_EXTRA_CHECKS: dict[str, HealthCheck] = {}
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
+
+
+def register_check(name: str, check: HealthCheck) -> None:
+    """Later apps (InfluxDB sink, beat heartbeat) add their checks here."""
+    _EXTRA_CHECKS[name] = check
+
+
+def check_database() -> dict[str, Any]:
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        info: dict[str, Any] = {"ok": True, "vendor": connection.vendor}
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+                )
+                row = cursor.fetchone()
+            info["timescaledb"] = row[0] if row else None
+        return info
+    finally:
+        connection.close()
+
+
+def check_channel_layer() -> dict[str, Any]:
+    layer = get_channel_layer()
+    if layer is None:
+        return {"ok": False, "error": "no channel layer configured"}
+    backend = type(layer).__name__
+
+    async def round_trip() -> bool:
+        channel = await layer.new_channel("healthz.")
+        token = uuid.uuid4().hex
+        await layer.send(channel, {"type": "healthz", "token": token})
+        message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+        return bool(message.get("token") == token)
+
+    ok = async_to_sync(round_trip)()
+    return {"ok": ok, "backend": backend}
+
+
+def check_broker() -> dict[str, Any]:
+    from ops.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        transport = conn.transport_cls if isinstance(conn.transport_cls, str) else conn.info().get("transport")
+    return {"ok": True, "transport": str(transport)}
+
+
+def run_checks() -> tuple[bool, dict[str, Any]]:
+    checks: dict[str, HealthCheck] = {
+        "database": check_database,
+        "channel_layer": check_channel_layer,
+        "broker": check_broker,
+        **_EXTRA_CHECKS,
+    }
+    timeout = settings.ZENITH_HEALTH_TIMEOUT_S
+    futures = {name: _POOL.submit(fn) for name, fn in checks.items()}
+    results: dict[str, Any] = {}
+    for name, future in futures.items():
+        started = time.perf_counter()
+        try:
+            results[name] = future.result(timeout=timeout)
+        except FutureTimeout:
+            results[name] = {"ok": False, "error": f"timed out after {timeout}s"}
+        except Exception as exc:  # noqa: BLE001 - any failure is a health result, not a crash
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        results[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return all(r.get("ok") for r in results.values()), results

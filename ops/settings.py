@@ -1,0 +1,278 @@
+"""Zenith settings: one env-driven module (see README "Configuration").
+
+With no variables set Zenith runs embedded: SQLite, Channels' in-memory layer and
+Celery on kombu's filesystem transport, all under ``ZENITH_VAR_DIR``. With
+``DATABASE_URL`` / ``REDIS_URL`` it runs on PostgreSQL (+TimescaleDB) and Redis.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+
+from ops.env import (
+    ImproperEnvironment,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
+
+# Lets classes subscript Django generics (ModelAdmin[Spacecraft]) for the type checker.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("ZENITH_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
+
+DEBUG = env_bool("DEBUG", False)
+
+_secret = env_str("SECRET_KEY")
+if _secret is None:
+    # Embedded mode keeps a generated key on disk so sessions survive restarts;
+    # production must set SECRET_KEY (or SECRET_KEY_FILE).
+    if env_str("DATABASE_URL"):
+        raise ImproperEnvironment("SECRET_KEY", "is required when DATABASE_URL is set")
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _key_file = VAR_DIR / "secret_key"
+    if not _key_file.exists():
+        _key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        _key_file.chmod(0o600)
+    _secret = _key_file.read_text(encoding="utf-8").strip()
+elif len(_secret) < 32:
+    raise ImproperEnvironment("SECRET_KEY", "must be at least 32 characters")
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "ops.fleet",
+    "ops.alerts",
+    "ops.console",
+    "telemetry",
+    "scheduling",
+]
+
+MIDDLEWARE = [
+    "ops.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ops.urls"
+ASGI_APPLICATION = "ops.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -----------------------------------------------------------------
+DATABASE_URL = env_url(
+    "DATABASE_URL", schemes={"postgres", "postgresql", "pgsql", "sqlite"}
+)
+EMBEDDED = DATABASE_URL is None
+if DATABASE_URL is None:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _default_db: dict[str, Any] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(VAR_DIR / "zenith.sqlite3"),
+        "OPTIONS": {
+            # The web server and the Celery worker share the file: WAL lets readers
+            # run beside one writer, IMMEDIATE avoids deadlocking lock upgrades.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+        "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+    }
+else:
+    try:
+        _default_db = dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+        )
+    except ValueError as exc:
+        raise ImproperEnvironment("DATABASE_URL", str(exc)) from exc
+    if _default_db["ENGINE"] == "django.db.backends.postgresql":
+        _default_db["CONN_HEALTH_CHECKS"] = True
+        _default_db.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+            "DB_CONNECT_TIMEOUT", 5, minimum=1
+        )
+DATABASES = {"default": _default_db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- redis, channels, celery --------------------------------------------------
+REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss", "unix"})
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            # The pub/sub layer fans out ~14x faster than the core layer (DESIGN.md).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_DIR = VAR_DIR / "celery" / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+    CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+    CELERY_RESULT_BACKEND = env_str(
+        "CELERY_RESULT_BACKEND", f"file://{VAR_DIR / 'celery' / 'results'}"
+    )
+    for _folder in ("broker", "processed", "results"):
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR),
+        "data_folder_out": str(CELERY_BROKER_DIR),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+
+# --- influxdb sink (optional) -------------------------------------------------
+INFLUXDB_URL = env_url("INFLUXDB_URL", schemes={"http", "https"})
+INFLUXDB_ORG = env_str("INFLUXDB_ORG", "zenith")
+INFLUXDB_BUCKET = env_str("INFLUXDB_BUCKET", "telemetry")
+INFLUXDB_TOKEN = env_str("INFLUXDB_TOKEN")
+if INFLUXDB_URL and not INFLUXDB_TOKEN:
+    raise ImproperEnvironment("INFLUXDB_TOKEN", "is required when INFLUXDB_URL is set")
+
+# --- auth and API --------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ops.fleet.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["ops.fleet.permissions.ScopePermission"],
+    "DEFAULT_PAGINATION_CLASS": "ops.fleet.apiutils.Pagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ops.fleet.apiutils.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Zenith API",
+    "DESCRIPTION": (
+        "Ground segment for constellations of orbital compute nodes. "
+        "Authenticate with `Authorization: Bearer <token>`; tokens carry scopes "
+        "`ingest`, `schedule`, `operate`, `admin`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+    },
+    "SECURITY": [{"bearerAuth": []}],
+    # Served from the installed sidecar package: nothing is loaded from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- i18n, static --------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Uploads: the JSON API refuses oversized bodies early (413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ZENITH_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG and not EMBEDDED:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+
+# --- zenith --------------------------------------------------------------------
+ZENITH_TOKEN_LAST_USED_RESOLUTION_S = env_int("ZENITH_TOKEN_LAST_USED_RESOLUTION_S", 60, minimum=0)
+ZENITH_HEALTH_TIMEOUT_S = env_int("ZENITH_HEALTH_TIMEOUT_S", 3, minimum=1, maximum=60)
+ZENITH_METRICS_PUBLIC = env_bool("ZENITH_METRICS_PUBLIC", False)
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

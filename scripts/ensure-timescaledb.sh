@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Build and enable TimescaleDB (Apache-only) for the local PostgreSQL cluster.
+# Debian bookworm does not package TimescaleDB; trixie ships its source, which we
+# build against postgresql-server-dev. Every step is skipped when already done.
+set -euo pipefail
+
+PG_MAJOR="${PG_MAJOR:-15}"
+PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config"
+TSDB_VERSION="${TSDB_VERSION:-2.19.3}"
+WORK="${TSDB_WORK:-/var/tmp/zenith-timescaledb}"
+MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+PGHOST_ARGS=(-h 127.0.0.1 -U postgres -Atq)
+
+log() { printf '[timescaledb] %s\n' "$*"; }
+
+cluster_conf() { ls -d /etc/postgresql/"${PG_MAJOR}"/*/ | head -n1; }
+
+pg_running() { pg_isready -h 127.0.0.1 -q; }
+
+start_pg() {
+  if ! pg_running; then
+    log "starting PostgreSQL ${PG_MAJOR}"
+    pg_ctlcluster --skip-systemctl-redirect "${PG_MAJOR}" main start || true
+    for _ in $(seq 1 30); do pg_running && return 0; sleep 1; done
+    log "PostgreSQL did not come up"; return 1
+  fi
+}
+
+installed() { [ -f "$("$PG_CONFIG" --pkglibdir)/timescaledb.so" ] 2>/dev/null; }
+
+build() {
+  log "building TimescaleDB ${TSDB_VERSION} from Debian trixie source"
+  mkdir -p "$WORK/etc/sources.list.d" "$WORK/lists/partial" "$WORK/src"
+  echo "deb-src ${MIRROR} trixie main" > "$WORK/etc/sources.list"
+  local apt_opts=(-o "Dir::Etc::sourcelist=$WORK/etc/sources.list"
+                  -o "Dir::Etc::sourceparts=$WORK/etc/sources.list.d"
+                  -o "Dir::State::Lists=$WORK/lists"
+                  -o "APT::Get::List-Cleanup=0")
+  apt-get -qq update >/dev/null || true  # system lists, for build deps
+  DEBIAN_FRONTEND=noninteractive apt-get -y -qq install \
+    "postgresql-server-dev-${PG_MAJOR}" cmake build-essential libssl-dev libkrb5-dev >/dev/null
+  apt-get "${apt_opts[@]}" -qq update
+  (cd "$WORK/src" && apt-get "${apt_opts[@]}" source --download-only "timescaledb=${TSDB_VERSION}*" \
+     || apt-get "${apt_opts[@]}" source --download-only timescaledb)
+  local tarball
+  tarball="$(ls "$WORK"/src/timescaledb_*.orig.tar.* | head -n1)"
+  rm -rf "$WORK/build-src" && mkdir -p "$WORK/build-src"
+  tar -xf "$tarball" -C "$WORK/build-src" --strip-components=1
+  (cd "$WORK/build-src" && ./bootstrap -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF -DAPACHE_ONLY=ON \
+      -DWARNINGS_AS_ERRORS=OFF -DPG_CONFIG="$PG_CONFIG" >/dev/null \
+    && make -C build -j"$(nproc)" install >/dev/null)
+  log "built and installed"
+}
+
+enable() {
+  local conf
+  conf="$(cluster_conf)postgresql.conf"
+  if grep -Eq "^\s*shared_preload_libraries\s*=.*timescaledb" "$conf"; then
+    return 0
+  fi
+  log "enabling shared_preload_libraries in $conf"
+  printf "\n# added by zenith scripts/ensure-timescaledb.sh\nshared_preload_libraries = 'timescaledb'\ntimescaledb.telemetry_level = off\n" >> "$conf"
+  pg_ctlcluster --skip-systemctl-redirect "${PG_MAJOR}" main restart
+  for _ in $(seq 1 30); do pg_running && return 0; sleep 1; done
+  log "PostgreSQL did not come back"; return 1
+}
+
+start_pg
+installed || build
+enable
+start_pg
+preload="$(psql "${PGHOST_ARGS[@]}" -c 'show shared_preload_libraries')"
+case "$preload" in
+  *timescaledb*) log "ready ($(psql "${PGHOST_ARGS[@]}" -c "select default_version from pg_available_extensions where name='timescaledb'"))";;
+  *) log "timescaledb is not preloaded: $preload"; exit 1;;
+esac
