@@ -61,7 +61,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperEnvironment(name, f"expected a boolean (true/false/1/0), got {value!r}")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = _raw(name)
     if value is None or value.strip() == "":
         return default
@@ -116,7 +118,9 @@ def env_url(name: str, *, schemes: set[str], default: str | None = None) -> str 
 def env_choice(name: str, default: str, choices: set[str]) -> str:
     value = env_str(name, default) or default
     if value not in choices:
-        raise ImproperEnvironment(name, f"must be one of {', '.join(sorted(choices))}, got {value!r}")
+        raise ImproperEnvironment(
+            name, f"must be one of {', '.join(sorted(choices))}, got {value!r}"
+        )
     return value
 
 

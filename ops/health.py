@@ -37,9 +37,7 @@ def check_database() -> dict[str, Any]:
         info: dict[str, Any] = {"ok": True, "vendor": connection.vendor}
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
-                )
+                cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
                 row = cursor.fetchone()
             info["timescaledb"] = row[0] if row else None
         return info
@@ -69,7 +67,11 @@ def check_broker() -> dict[str, Any]:
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
-        transport = conn.transport_cls if isinstance(conn.transport_cls, str) else conn.info().get("transport")
+        transport = (
+            conn.transport_cls
+            if isinstance(conn.transport_cls, str)
+            else conn.info().get("transport")
+        )
     return {"ok": True, "transport": str(transport)}
 
 
@@ -89,7 +91,7 @@ def run_checks() -> tuple[bool, dict[str, Any]]:
             results[name] = future.result(timeout=timeout)
         except FutureTimeout:
             results[name] = {"ok": False, "error": f"timed out after {timeout}s"}
-        except Exception as exc:  # noqa: BLE001 - any failure is a health result, not a crash
+        except Exception as exc:
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         results[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return all(r.get("ok") for r in results.values()), results

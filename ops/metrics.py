@@ -30,7 +30,8 @@ def _route(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return "unmatched"
-    return "/" + (match.route or match.view_name or "unknown").lstrip("^")
+    route = (match.route or match.view_name or "unknown").replace("^", "").replace("$", "")
+    return "/" + route
 
 
 class RequestMetricsMiddleware:

@@ -37,9 +37,13 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         else:
             scopes = scopes_for_user(request.user)
         if not scopes:
-            response = JsonResponse(error_body("not_authenticated", "a token or session is required"), status=401)
+            response = JsonResponse(
+                error_body("not_authenticated", "a token or session is required"), status=401
+            )
             response["WWW-Authenticate"] = 'Bearer realm="zenith"'
             return response
         if "admin" not in scopes:
-            return JsonResponse(error_body("permission_denied", "needs the admin scope"), status=403)
+            return JsonResponse(
+                error_body("permission_denied", "needs the admin scope"), status=403
+            )
     return metrics.render()

@@ -12,6 +12,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.zenith-installed${EXTRAS:+-$EXTRAS}"
 digest="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+# An install with the dev extras also satisfies a plain install.
+if [ -z "$EXTRAS" ] && [ -f .venv/.zenith-installed-dev ] && [ "$(cat .venv/.zenith-installed-dev)" = "$digest" ]; then
+  exit 0
+fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "[setup] installing packages (first run takes a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip wheel setuptools

@@ -11,7 +11,8 @@ PY=.venv/bin/python
 $PY manage.py migrate --no-input -v0
 $PY manage.py collectstatic --no-input -v0
 $PY manage.py seed_demo
-mkdir -p var/log
+VAR="${ZENITH_VAR_DIR:-var}"
+mkdir -p "$VAR/log"
 PIDS=()
 cleanup() {
   trap - EXIT INT TERM
@@ -20,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 $PY -m celery -A ops worker -B --pool=solo --concurrency=1 --loglevel=INFO \
-    --schedule=var/celerybeat-schedule >var/log/worker.log 2>&1 &
+    --schedule="$VAR/celerybeat-schedule" >"$VAR/log/worker.log" 2>&1 &
 PIDS+=($!)
 $PY -m uvicorn ops.asgi:application --host "$HOST" --port "$PORT" --log-level warning &
 PIDS+=($!)
@@ -30,7 +31,7 @@ cat <<MSG
   Console:  http://${HOST}:${PORT}/
   API docs: http://${HOST}:${PORT}/api/docs/
   Login:    operator / zenith-demo
-  Worker log: var/log/worker.log   Stop with Ctrl-C.
+  Worker log: $VAR/log/worker.log   Stop with Ctrl-C.
 
 MSG
 # Stop everything as soon as either process exits.

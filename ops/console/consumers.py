@@ -30,7 +30,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.send_json({"type": "hello", "user": user.get_username(), "scopes": sorted(scopes)})
+        await self.send_json(
+            {"type": "hello", "user": user.get_username(), "scopes": sorted(scopes)}
+        )
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
@@ -38,12 +40,16 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or "type" not in content:
-            await self.send_json({"type": "error", "detail": "messages are JSON objects with a type"})
+            await self.send_json(
+                {"type": "error", "detail": "messages are JSON objects with a type"}
+            )
             return
         if content["type"] == "ping":
             await self.send_json({"type": "pong", "id": content.get("id")})
             return
-        await self.send_json({"type": "error", "detail": f"unknown message type {content['type']!r}"})
+        await self.send_json(
+            {"type": "error", "detail": f"unknown message type {content['type']!r}"}
+        )
 
     async def console_event(self, event: dict[str, Any]) -> None:
         """Relay a published event (``{"type": "console.event", "payload": {...}}``)."""

@@ -26,5 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", f"no such resource: {request.path}"), status=404)
+        return JsonResponse(
+            error_body("not_found", f"no such resource: {request.path}"), status=404
+        )
     return render(request, "404.html", {"path": request.path}, status=404)

@@ -25,8 +25,12 @@ ROLE_ADMIN_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "admin": [
         ("fleet", model, ("view", "add", "change", "delete"))
         for model in (
-            "spacecraft", "orbitset", "groundstation", "maintenancewindow",
-            "serviceaccount", "apitoken",
+            "spacecraft",
+            "orbitset",
+            "groundstation",
+            "maintenancewindow",
+            "serviceaccount",
+            "apitoken",
         )
     ]
     + [("auth", "user", ("view", "add", "change")), ("auth", "group", ("view",))],

@@ -66,8 +66,11 @@ class OrbitSetAdmin(admin.ModelAdmin[OrbitSet]):
 
     def save_model(self, request: HttpRequest, obj: OrbitSet, form: Any, change: bool) -> None:
         result = services.orbit_set_load_tle(
-            spacecraft=obj.spacecraft, line1=obj.line1, line2=obj.line2,
-            source=obj.source or "admin", loaded_by=request.user.get_username(),
+            spacecraft=obj.spacecraft,
+            line1=obj.line1,
+            line2=obj.line2,
+            source=obj.source or "admin",
+            loaded_by=request.user.get_username(),
         )
         obj.pk = result.orbit_set.pk
         if not result.created:
@@ -84,13 +87,29 @@ class MaintenanceInline(admin.TabularInline[MaintenanceWindow, GroundStation]):
 class GroundStationForm(forms.ModelForm[GroundStation]):
     class Meta:
         model = GroundStation
-        fields = "__all__"
+        fields = [
+            "slug",
+            "name",
+            "latitude_deg",
+            "longitude_deg",
+            "altitude_m",
+            "min_elevation_deg",
+            "horizon_mask",
+            "antennas",
+            "uplink_rate_bps",
+            "downlink_rate_bps",
+            "setup_s",
+            "turnaround_s",
+            "active",
+        ]
 
     def clean_horizon_mask(self) -> Any:
         from ops.fleet.elements import check_horizon_mask
 
         try:
-            return [[az, el] for az, el in check_horizon_mask(self.cleaned_data.get("horizon_mask"))]
+            return [
+                [az, el] for az, el in check_horizon_mask(self.cleaned_data.get("horizon_mask"))
+            ]
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -98,7 +117,15 @@ class GroundStationForm(forms.ModelForm[GroundStation]):
 @admin.register(GroundStation)
 class GroundStationAdmin(admin.ModelAdmin[GroundStation]):
     form = GroundStationForm
-    list_display = ["slug", "name", "latitude_deg", "longitude_deg", "min_elevation_deg", "antennas", "active"]
+    list_display = [
+        "slug",
+        "name",
+        "latitude_deg",
+        "longitude_deg",
+        "min_elevation_deg",
+        "antennas",
+        "active",
+    ]
     list_filter = ["active"]
     search_fields = ["slug", "name"]
     inlines = [MaintenanceInline]
@@ -110,7 +137,9 @@ class MaintenanceWindowAdmin(admin.ModelAdmin[MaintenanceWindow]):
     list_filter = ["station"]
     readonly_fields = ["created_by"]
 
-    def save_model(self, request: HttpRequest, obj: MaintenanceWindow, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: MaintenanceWindow, form: Any, change: bool
+    ) -> None:
         if not change:
             obj.created_by = request.user.get_username()
         super().save_model(request, obj, form, change)
@@ -136,7 +165,15 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Tokens are created (secret shown once) and revoked; never edited."""
 
     form = ApiTokenForm
-    list_display = ["account", "name", "prefix", "scopes", "expires_at", "revoked_at", "last_used_at"]
+    list_display = [
+        "account",
+        "name",
+        "prefix",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
     list_filter = ["account"]
     actions = ["revoke"]
 
@@ -146,12 +183,17 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         try:
             issued = services.token_create(
-                account=form.cleaned_data["account"], name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"], spacecraft=form.cleaned_data["spacecraft"],
-                expires_at=form.cleaned_data["expires_at"], created_by=request.user.get_username(),
+                account=form.cleaned_data["account"],
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                spacecraft=form.cleaned_data["spacecraft"],
+                expires_at=form.cleaned_data["expires_at"],
+                created_by=request.user.get_username(),
             )
         except FleetError as exc:
-            self.message_user(request, f"Token not created: {exc.detail} {exc.fields}", messages.ERROR)
+            self.message_user(
+                request, f"Token not created: {exc.detail} {exc.fields}", messages.ERROR
+            )
             return
         obj.pk = issued.token.pk
         self.message_user(

@@ -40,24 +40,54 @@ class SpacecraftSerializer(serializers.ModelSerializer[Spacecraft]):
     class Meta:
         model = Spacecraft
         fields = [
-            "id", "slug", "name", "norad_id", "role", "priority", "uplink_rate_bps",
-            "downlink_rate_bps", "radios", "storage_bytes", "gpu_count", "gpu_model",
-            "power_w", "active", "current_orbit_epoch", "current_orbit_set_id",
-            "created_at", "updated_at",
+            "id",
+            "slug",
+            "name",
+            "norad_id",
+            "role",
+            "priority",
+            "uplink_rate_bps",
+            "downlink_rate_bps",
+            "radios",
+            "storage_bytes",
+            "gpu_count",
+            "gpu_model",
+            "power_w",
+            "active",
+            "current_orbit_epoch",
+            "current_orbit_set_id",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
 class OrbitSetSerializer(serializers.ModelSerializer[OrbitSet]):
-    spacecraft = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = OrbitSet
         fields = [
-            "id", "spacecraft", "kind", "epoch", "line1", "line2", "semi_major_axis_km",
-            "eccentricity", "inclination_deg", "raan_deg", "arg_perigee_deg",
-            "true_anomaly_deg", "mean_anomaly_deg", "mean_motion_rev_per_day", "bstar",
-            "source", "loaded_at", "loaded_by",
+            "id",
+            "spacecraft",
+            "kind",
+            "epoch",
+            "line1",
+            "line2",
+            "semi_major_axis_km",
+            "eccentricity",
+            "inclination_deg",
+            "raan_deg",
+            "arg_perigee_deg",
+            "true_anomaly_deg",
+            "mean_anomaly_deg",
+            "mean_motion_rev_per_day",
+            "bstar",
+            "source",
+            "loaded_at",
+            "loaded_by",
         ]
         read_only_fields = fields
 
@@ -76,7 +106,11 @@ class OrbitSetInputSerializer(serializers.Serializer[Any]):
     raan_deg = serializers.FloatField(required=False)
     arg_perigee_deg = serializers.FloatField(required=False)
     true_anomaly_deg = serializers.FloatField(required=False)
-    source = serializers.CharField(required=False, allow_blank=True, max_length=255, default="api")
+    # The serializer metaclass moves declared fields off the class, so this does not
+    # shadow Field.source at runtime; the stubs cannot know that.
+    source = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, max_length=255, default="api"
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["kind"] == OrbitKind.TLE:
@@ -84,8 +118,14 @@ class OrbitSetInputSerializer(serializers.Serializer[Any]):
         else:
             missing = {
                 f: "is required for an element set"
-                for f in ("epoch", "eccentricity", "inclination_deg", "raan_deg",
-                          "arg_perigee_deg", "true_anomaly_deg")
+                for f in (
+                    "epoch",
+                    "eccentricity",
+                    "inclination_deg",
+                    "raan_deg",
+                    "arg_perigee_deg",
+                    "true_anomaly_deg",
+                )
                 if attrs.get(f) is None
             }
         if missing:
@@ -108,17 +148,32 @@ class GroundStationSerializer(serializers.ModelSerializer[GroundStation]):
     horizon_mask = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
         required=False,
-        help_text="[[azimuth_deg, elevation_deg], ...]: azimuths 0-360 increasing, elevations -5..90",
+        help_text=(
+            "[[azimuth_deg, elevation_deg], ...]: azimuths 0-360 increasing, elevations -5..90"
+        ),
     )
     maintenance_windows = MaintenanceWindowSerializer(many=True, read_only=True)
 
     class Meta:
         model = GroundStation
         fields = [
-            "id", "slug", "name", "latitude_deg", "longitude_deg", "altitude_m",
-            "min_elevation_deg", "horizon_mask", "antennas", "uplink_rate_bps",
-            "downlink_rate_bps", "setup_s", "turnaround_s", "active", "maintenance_windows",
-            "created_at", "updated_at",
+            "id",
+            "slug",
+            "name",
+            "latitude_deg",
+            "longitude_deg",
+            "altitude_m",
+            "min_elevation_deg",
+            "horizon_mask",
+            "antennas",
+            "uplink_rate_bps",
+            "downlink_rate_bps",
+            "setup_s",
+            "turnaround_s",
+            "active",
+            "maintenance_windows",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
@@ -131,14 +186,28 @@ class ServiceAccountSerializer(serializers.ModelSerializer[ServiceAccount]):
 
 
 class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
-    account = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    spacecraft = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    account: serializers.SlugRelatedField[ServiceAccount] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
 
     class Meta:
         model = ApiToken
         fields = [
-            "id", "account", "name", "prefix", "scopes", "spacecraft", "expires_at",
-            "revoked_at", "revoked_by", "last_used_at", "created_at", "created_by",
+            "id",
+            "account",
+            "name",
+            "prefix",
+            "scopes",
+            "spacecraft",
+            "expires_at",
+            "revoked_at",
+            "revoked_by",
+            "last_used_at",
+            "created_at",
+            "created_by",
         ]
         read_only_fields = fields
 
@@ -204,8 +273,11 @@ def _create_orbit_set(request: Request, craft: Spacecraft) -> Response:
     source = values.pop("source", "api") or "api"
     if kind == OrbitKind.TLE:
         result = services.orbit_set_load_tle(
-            spacecraft=craft, line1=values["line1"], line2=values["line2"],
-            source=source, loaded_by=actor_name(request),
+            spacecraft=craft,
+            line1=values["line1"],
+            line2=values["line2"],
+            source=source,
+            loaded_by=actor_name(request),
         )
     else:
         for unused in ("line1", "line2"):
@@ -220,8 +292,11 @@ def _create_orbit_set(request: Request, craft: Spacecraft) -> Response:
 
 
 class SpacecraftViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = SpacecraftSerializer
     lookup_field = "slug"
@@ -244,7 +319,9 @@ class SpacecraftViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().create(request, *args, **kwargs)
-        response.data = SpacecraftSerializer(self.get_queryset().get(slug=response.data["slug"])).data
+        response.data = SpacecraftSerializer(
+            self.get_queryset().get(slug=response.data["slug"])
+        ).data
         return response
 
     @extend_schema(responses=OrbitSetSerializer(many=True))
@@ -256,7 +333,10 @@ class SpacecraftViewSet(
 
     @extend_schema(
         request=OrbitSetInputSerializer,
-        responses={201: OrbitSetSerializer, 200: OpenApiResponse(OrbitSetSerializer, "already loaded")},
+        responses={
+            201: OrbitSetSerializer,
+            200: OpenApiResponse(OrbitSetSerializer, "already loaded"),
+        },
     )
     @orbit_sets.mapping.post
     def add_orbit_set(self, request: Request, slug: str | None = None) -> Response:
@@ -274,8 +354,11 @@ class OrbitSetViewSet(viewsets.ReadOnlyModelViewSet[OrbitSet]):
 
 
 class GroundStationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = GroundStationSerializer
     lookup_field = "slug"
@@ -304,7 +387,9 @@ class GroundStationViewSet(
             MaintenanceWindowSerializer(station.maintenance_windows.all(), many=True).data
         )
 
-    @extend_schema(request=MaintenanceWindowSerializer, responses={201: MaintenanceWindowSerializer})
+    @extend_schema(
+        request=MaintenanceWindowSerializer, responses={201: MaintenanceWindowSerializer}
+    )
     @maintenance.mapping.post
     def add_maintenance(self, request: Request, slug: str | None = None) -> Response:
         station = self.get_object()
@@ -317,7 +402,9 @@ class GroundStationViewSet(
 
 
 class ServiceAccountViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = ServiceAccountSerializer
@@ -331,7 +418,9 @@ class ServiceAccountViewSet(
 
 
 class ApiTokenViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = ApiTokenSerializer
     read_scopes = ADMIN
@@ -343,9 +432,11 @@ class ApiTokenViewSet(
 
     @extend_schema(
         request=ApiTokenCreateSerializer,
-        responses={201: inline_serializer(
-            "IssuedToken", {"token": serializers.CharField(), "detail": ApiTokenSerializer()}
-        )},
+        responses={
+            201: inline_serializer(
+                "IssuedToken", {"token": serializers.CharField(), "detail": ApiTokenSerializer()}
+            )
+        },
         description="Creates a token. The secret is in the response once and never again.",
     )
     def create(self, request: Request) -> Response:
@@ -354,8 +445,11 @@ class ApiTokenViewSet(
         values = data.validated_data
         account = services.service_account_get_or_create(name=values["account"])
         issued = services.token_create(
-            account=account, name=values["name"], scopes=values["scopes"],
-            spacecraft=values["spacecraft"], expires_at=values["expires_at"],
+            account=account,
+            name=values["name"],
+            scopes=values["scopes"],
+            spacecraft=values["spacecraft"],
+            expires_at=values["expires_at"],
             created_by=actor_name(request),
         )
         return Response(

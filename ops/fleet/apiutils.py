@@ -48,8 +48,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     for domain in _EXTRA_DOMAIN_ERRORS:
         if isinstance(exc, domain):
             return Response(
-                error_body(getattr(exc, "code", "error"), str(getattr(exc, "detail", exc)),
-                           getattr(exc, "fields", None)),
+                error_body(
+                    getattr(exc, "code", "error"),
+                    str(getattr(exc, "detail", exc)),
+                    getattr(exc, "fields", None),
+                ),
                 status=getattr(exc, "status", 400),
             )
     if isinstance(exc, Http404):
@@ -84,4 +87,6 @@ def json_error(request: HttpRequest, code: str, detail: str, status_code: int) -
 
 
 def not_found_json(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return json_error(request, "not_found", f"no such resource: {request.path}", status.HTTP_404_NOT_FOUND)
+    return json_error(
+        request, "not_found", f"no such resource: {request.path}", status.HTTP_404_NOT_FOUND
+    )

@@ -76,7 +76,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         secret = bearer_secret(header)
         if secret is None:
-            raise exceptions.AuthenticationFailed("malformed Authorization header: use 'Bearer <token>'")
+            raise exceptions.AuthenticationFailed(
+                "malformed Authorization header: use 'Bearer <token>'"
+            )
         principal = principal_for_secret(secret)
         if principal is None:
             raise exceptions.AuthenticationFailed("token is unknown, revoked or expired")

@@ -157,7 +157,9 @@ def check_horizon_mask(points: object) -> list[tuple[float, float]]:
         if not -5.0 <= el <= 90.0:
             raise ValueError(f"point {index}: elevation {el:g} is outside -5..90 degrees")
         if az <= previous:
-            raise ValueError(f"point {index}: azimuths must be strictly increasing ({az:g} after {previous:g})")
+            raise ValueError(
+                f"point {index}: azimuths must be strictly increasing ({az:g} after {previous:g})"
+            )
         previous = az
         result.append((az, el))
     return result

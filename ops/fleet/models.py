@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -22,17 +21,24 @@ class Spacecraft(models.Model):
     slug = models.CharField(max_length=64, unique=True, validators=[SLUG_VALIDATOR])
     name = models.CharField(max_length=128)
     norad_id = models.PositiveIntegerField(
-        null=True, blank=True, unique=True, validators=[MinValueValidator(1), MaxValueValidator(339_999)]
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[MinValueValidator(1), MaxValueValidator(339_999)],
     )
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.LEO)
     priority = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="1 (lowest) to 10 (highest): weight in the contact plan",
     )
     uplink_rate_bps = models.BigIntegerField(default=50_000_000, validators=[MinValueValidator(1)])
-    downlink_rate_bps = models.BigIntegerField(default=200_000_000, validators=[MinValueValidator(1)])
+    downlink_rate_bps = models.BigIntegerField(
+        default=200_000_000, validators=[MinValueValidator(1)]
+    )
     radios = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(8)],
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(8)],
         help_text="simultaneous ground links this spacecraft can hold",
     )
     storage_bytes = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
@@ -120,7 +126,8 @@ class GroundStation(models.Model):
         default=5.0, validators=[MinValueValidator(-5), MaxValueValidator(90)]
     )
     horizon_mask = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="[[azimuth_deg, elevation_deg], ...], azimuths increasing; "
         "the effective horizon is the higher of this and min_elevation_deg",
     )
@@ -128,7 +135,9 @@ class GroundStation(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(64)]
     )
     uplink_rate_bps = models.BigIntegerField(default=50_000_000, validators=[MinValueValidator(1)])
-    downlink_rate_bps = models.BigIntegerField(default=200_000_000, validators=[MinValueValidator(1)])
+    downlink_rate_bps = models.BigIntegerField(
+        default=200_000_000, validators=[MinValueValidator(1)]
+    )
     setup_s = models.PositiveIntegerField(default=60, help_text="antenna setup before AOS, s")
     turnaround_s = models.PositiveIntegerField(default=120, help_text="between two contacts, s")
     active = models.BooleanField(default=True)
@@ -142,7 +151,8 @@ class GroundStation(models.Model):
                 condition=Q(latitude_deg__gte=-90, latitude_deg__lte=90), name="station_lat_range"
             ),
             models.CheckConstraint(
-                condition=Q(longitude_deg__gte=-180, longitude_deg__lte=180), name="station_lon_range"
+                condition=Q(longitude_deg__gte=-180, longitude_deg__lte=180),
+                name="station_lon_range",
             ),
             models.CheckConstraint(
                 condition=Q(min_elevation_deg__gte=-5, min_elevation_deg__lte=90),
@@ -171,7 +181,9 @@ class MaintenanceWindow(models.Model):
                 condition=Q(ends_at__gt=models.F("starts_at")), name="maintenance_ends_after_start"
             )
         ]
-        indexes = [models.Index(fields=["station", "starts_at", "ends_at"], name="maint_station_time")]
+        indexes = [
+            models.Index(fields=["station", "starts_at", "ends_at"], name="maint_station_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.station_id} {self.starts_at:%Y-%m-%d %H:%M}..{self.ends_at:%H:%M}"
@@ -212,7 +224,9 @@ class ApiToken(models.Model):
     token_sha256 = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list)
     spacecraft = models.ManyToManyField(
-        Spacecraft, blank=True, related_name="+",
+        Spacecraft,
+        blank=True,
+        related_name="+",
         help_text="restrict to these spacecraft (empty: all)",
     )
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -225,7 +239,9 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["account_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "name"], name="token_unique_name_per_account")
+            models.UniqueConstraint(
+                fields=["account", "name"], name="token_unique_name_per_account"
+            )
         ]
 
     def __str__(self) -> str:

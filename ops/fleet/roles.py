@@ -12,13 +12,11 @@ def roles_sync(**_: Any) -> None:
     from django.contrib.auth.models import Group, Permission
 
     for role, grants in ROLE_ADMIN_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        wanted = []
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted: list[Permission] = []
         for app_label, model, actions in grants:
             codenames = [f"{action}_{model}" for action in actions]
             wanted.extend(
-                Permission.objects.filter(
-                    content_type__app_label=app_label, codename__in=codenames
-                )
+                Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
             )
         group.permissions.set(wanted)

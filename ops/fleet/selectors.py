@@ -46,9 +46,7 @@ def station_in_maintenance(*, station: GroundStation, at: datetime) -> bool:
 def token_for_secret(*, secret: str) -> ApiToken | None:
     """The live token for a presented secret, or None (unknown, revoked, expired, inactive)."""
     token = (
-        ApiToken.objects.select_related("account")
-        .filter(token_sha256=hash_token(secret))
-        .first()
+        ApiToken.objects.select_related("account").filter(token_sha256=hash_token(secret)).first()
     )
     if token is None or token.revoked_at is not None or not token.account.active:
         return None

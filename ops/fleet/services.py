@@ -34,16 +34,37 @@ from ops.fleet.models import (
 )
 from ops.fleet.tle import Tle, TleError, parse_tle
 
-TOKEN_PREFIX = "znt_"
+TOKEN_PREFIX = "znt_"  # noqa: S105 - a public marker that makes leaked tokens greppable
 
 SPACECRAFT_FIELDS = {
-    "slug", "name", "norad_id", "role", "priority", "uplink_rate_bps", "downlink_rate_bps",
-    "radios", "storage_bytes", "gpu_count", "gpu_model", "power_w", "active",
+    "slug",
+    "name",
+    "norad_id",
+    "role",
+    "priority",
+    "uplink_rate_bps",
+    "downlink_rate_bps",
+    "radios",
+    "storage_bytes",
+    "gpu_count",
+    "gpu_model",
+    "power_w",
+    "active",
 }
 STATION_FIELDS = {
-    "slug", "name", "latitude_deg", "longitude_deg", "altitude_m", "min_elevation_deg",
-    "horizon_mask", "antennas", "uplink_rate_bps", "downlink_rate_bps", "setup_s",
-    "turnaround_s", "active",
+    "slug",
+    "name",
+    "latitude_deg",
+    "longitude_deg",
+    "altitude_m",
+    "min_elevation_deg",
+    "horizon_mask",
+    "antennas",
+    "uplink_rate_bps",
+    "downlink_rate_bps",
+    "setup_s",
+    "turnaround_s",
+    "active",
 }
 
 
@@ -52,8 +73,7 @@ def _full_clean(instance: Any, *, exclude: Iterable[str] = ()) -> None:
         instance.full_clean(exclude=list(exclude))
     except DjangoValidationError as exc:
         fields = {
-            name: " ".join(str(m) for m in messages)
-            for name, messages in exc.message_dict.items()
+            name: " ".join(str(m) for m in messages) for name, messages in exc.message_dict.items()
         }
         raise ValidationFailed("invalid fields", fields=fields) from None
 
@@ -134,7 +154,10 @@ def orbit_set_load_tle(
 ) -> OrbitSetResult:
     tle = check_tle(line1=line1, line2=line2)
     if spacecraft.norad_id is not None and spacecraft.norad_id != tle.norad_id:
-        message = f"catalog number {tle.norad_id} does not match spacecraft NORAD id {spacecraft.norad_id}"
+        message = (
+            f"catalog number {tle.norad_id} does not match "
+            f"spacecraft NORAD id {spacecraft.norad_id}"
+        )
         raise InvalidTle(message, fields={"line1": message})
     orbit_set = OrbitSet(
         spacecraft=spacecraft,
@@ -201,9 +224,14 @@ def orbit_set_load_elements(
         arg_perigee_deg=elements.arg_perigee_deg,
         true_anomaly_deg=elements.true_anomaly_deg,
         content_sha256=_content_hash(
-            "elements", elements.epoch.isoformat(), elements.semi_major_axis_km,
-            elements.eccentricity, elements.inclination_deg, elements.raan_deg,
-            elements.arg_perigee_deg, elements.true_anomaly_deg,
+            "elements",
+            elements.epoch.isoformat(),
+            elements.semi_major_axis_km,
+            elements.eccentricity,
+            elements.inclination_deg,
+            elements.raan_deg,
+            elements.arg_perigee_deg,
+            elements.true_anomaly_deg,
         ),
         source=source[:255],
         loaded_by=loaded_by[:150],
@@ -280,11 +308,17 @@ def station_update(*, station: GroundStation, **values: Any) -> GroundStation:
 
 @transaction.atomic
 def maintenance_window_create(
-    *, station: GroundStation, starts_at: datetime, ends_at: datetime, reason: str = "",
+    *,
+    station: GroundStation,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str = "",
     created_by: str = "",
 ) -> MaintenanceWindow:
     if ends_at <= starts_at:
-        raise ValidationFailed("window ends before it starts", fields={"ends_at": "must be after starts_at"})
+        raise ValidationFailed(
+            "window ends before it starts", fields={"ends_at": "must be after starts_at"}
+        )
     overlapping = MaintenanceWindow.objects.filter(
         station=station, starts_at__lt=ends_at, ends_at__gt=starts_at
     ).first()
@@ -341,7 +375,10 @@ def token_create(
     unknown = [s for s in scope_list if s not in ALL_SCOPES]
     if unknown:
         raise ValidationFailed(
-            "unknown scope", fields={"scopes": f"unknown: {', '.join(unknown)}; known: {', '.join(sorted(ALL_SCOPES))}"}
+            "unknown scope",
+            fields={
+                "scopes": f"unknown: {', '.join(unknown)}; known: {', '.join(sorted(ALL_SCOPES))}"
+            },
         )
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed("already expired", fields={"expires_at": "must be in the future"})

@@ -80,7 +80,9 @@ def _number(field: str, line: str, start: int, end: int, what: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise TleError(field, f"columns {start}-{end} ({what}) must be a number, got {raw!r}") from None
+        raise TleError(
+            field, f"columns {start}-{end} ({what}) must be a number, got {raw!r}"
+        ) from None
     if not math.isfinite(value):
         raise TleError(field, f"columns {start}-{end} ({what}) is not finite")
     return value
@@ -92,7 +94,9 @@ def _exp_field(field: str, line: str, start: int, end: int, what: str) -> float:
     if raw.strip() in {"", "00000-0", "00000+0", "+00000-0", "-00000-0", "+00000+0"}:
         return 0.0
     if not _EXP_RE.match(raw.rjust(8)):
-        raise TleError(field, f"columns {start}-{end} ({what}) is not in TLE exponent form: {raw!r}")
+        raise TleError(
+            field, f"columns {start}-{end} ({what}) is not in TLE exponent form: {raw!r}"
+        )
     sign = -1.0 if raw.strip().startswith("-") else 1.0
     digits = raw.strip().lstrip("+-")
     mantissa = float("0." + digits[:5])
@@ -106,7 +110,9 @@ def _epoch(field: str, line: str) -> datetime:
         two_digit_year = int(raw[:2])
         day_of_year = float(raw[2:])
     except ValueError:
-        raise TleError(field, f"columns 19-32 (epoch) must be YYDDD.DDDDDDDD, got {raw!r}") from None
+        raise TleError(
+            field, f"columns 19-32 (epoch) must be YYDDD.DDDDDDDD, got {raw!r}"
+        ) from None
     if not 1.0 <= day_of_year < 367.0:
         raise TleError(field, f"columns 19-32 (epoch) day of year {day_of_year} is out of range")
     year = 1900 + two_digit_year if two_digit_year >= 57 else 2000 + two_digit_year
@@ -148,7 +154,9 @@ def parse_tle(line1: str, line2: str, name: str | None = None) -> Tle:
         raise TleError("line2", f"catalog number {satnum2} does not match line 1 ({satnum1})")
     classification = line1[7]
     if classification not in "UCS ":
-        raise TleError("line1", f"column 8 (classification) must be U, C or S, got {classification!r}")
+        raise TleError(
+            "line1", f"column 8 (classification) must be U, C or S, got {classification!r}"
+        )
 
     epoch = _epoch("line1", line1)
     _number("line1", line1, 34, 43, "first derivative of mean motion")
@@ -159,7 +167,9 @@ def parse_tle(line1: str, line2: str, name: str | None = None) -> Tle:
         raise TleError("line1", f"column 63 (ephemeris type) must be 0, got {ephemeris_type!r}")
     elset_raw = line1[64:68].strip() or "0"
     if not elset_raw.isdigit():
-        raise TleError("line1", f"columns 65-68 (element set number) must be digits, got {elset_raw!r}")
+        raise TleError(
+            "line1", f"columns 65-68 (element set number) must be digits, got {elset_raw!r}"
+        )
 
     inclination = _number("line2", line2, 9, 16, "inclination")
     raan = _number("line2", line2, 18, 25, "RAAN")
@@ -172,11 +182,17 @@ def parse_tle(line1: str, line2: str, name: str | None = None) -> Tle:
     mean_motion = _number("line2", line2, 53, 63, "mean motion")
     rev_raw = line2[63:68].strip() or "0"
     if not rev_raw.isdigit():
-        raise TleError("line2", f"columns 64-68 (revolution number) must be digits, got {rev_raw!r}")
+        raise TleError(
+            "line2", f"columns 64-68 (revolution number) must be digits, got {rev_raw!r}"
+        )
 
     if not 0.0 <= inclination <= 180.0:
         raise TleError("line2", f"inclination {inclination} deg is outside 0-180")
-    for value, what in ((raan, "RAAN"), (argp, "argument of perigee"), (mean_anomaly, "mean anomaly")):
+    for value, what in (
+        (raan, "RAAN"),
+        (argp, "argument of perigee"),
+        (mean_anomaly, "mean anomaly"),
+    ):
         if not 0.0 <= value < 360.0:
             raise TleError("line2", f"{what} {value} deg is outside 0-360")
     if not 0.0 < mean_motion < 20.0:
@@ -188,7 +204,11 @@ def parse_tle(line1: str, line2: str, name: str | None = None) -> Tle:
         raise TleError("line2", f"SGP4 cannot propagate these elements (error {satrec.error})")
 
     return Tle(
-        name=(name.strip()[2:].strip() if name and name.startswith("0 ") else (name or "").strip() or None),
+        name=(
+            name.strip()[2:].strip()
+            if name and name.startswith("0 ")
+            else (name or "").strip() or None
+        ),
         line1=line1,
         line2=line2,
         norad_id=satnum1,
@@ -253,7 +273,9 @@ def iter_tle_file(text: str) -> list[TleEntry]:
             continue
         if raw.startswith("2 "):
             entries.append(
-                TleEntry(number, None, None, TleError("line1", f"line {number}: line 2 without a line 1"))
+                TleEntry(
+                    number, None, None, TleError("line1", f"line {number}: line 2 without a line 1")
+                )
             )
             i += 1
             continue

@@ -18,13 +18,23 @@ class Command(BaseCommand):
     help = "Create an API token; the secret is printed once and stored only as a hash."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--account", required=True, help="service account name (created if new)")
+        parser.add_argument(
+            "--account", required=True, help="service account name (created if new)"
+        )
         parser.add_argument("--name", required=True, help="token name, unique per account")
         parser.add_argument(
-            "--scope", action="append", required=True, choices=sorted(ALL_SCOPES),
+            "--scope",
+            action="append",
+            required=True,
+            choices=sorted(ALL_SCOPES),
             help="repeat for several scopes",
         )
-        parser.add_argument("--spacecraft", action="append", default=[], help="restrict to a spacecraft slug (repeatable)")
+        parser.add_argument(
+            "--spacecraft",
+            action="append",
+            default=[],
+            help="restrict to a spacecraft slug (repeatable)",
+        )
         parser.add_argument("--expires-in-days", type=float, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,8 +51,12 @@ class Command(BaseCommand):
         try:
             account = service_account_get_or_create(name=options["account"])
             issued = token_create(
-                account=account, name=options["name"], scopes=options["scope"],
-                spacecraft=crafts, expires_at=expires, created_by="create_token",
+                account=account,
+                name=options["name"],
+                scopes=options["scope"],
+                spacecraft=crafts,
+                expires_at=expires,
+                created_by="create_token",
             )
         except FleetError as exc:
             detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.detail

@@ -25,7 +25,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", help="TLE file, directory, or - for stdin")
-        parser.add_argument("--source", default="", help="provenance label (default: the file path)")
+        parser.add_argument(
+            "--source", default="", help="provenance label (default: the file path)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def _inputs(self, paths: list[str]) -> list[tuple[str, str]]:
@@ -36,7 +38,9 @@ class Command(BaseCommand):
                 continue
             path = Path(raw)
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+                files = sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                )
                 if not files:
                     raise CommandError(f"{path}: no TLE files (*.tle, *.txt, *.2le, *.3le) inside")
             elif path.is_file():
@@ -55,10 +59,18 @@ class Command(BaseCommand):
         parsed = [(name, entry) for name, text in inputs for entry in iter_tle_file(text)]
         if not parsed:
             raise CommandError("no TLE entries found")
-        counts = {"spacecraft_created": 0, "orbit_sets_created": 0, "already_loaded": 0, "failed": 0}
+        counts = {
+            "spacecraft_created": 0,
+            "orbit_sets_created": 0,
+            "already_loaded": 0,
+            "failed": 0,
+        }
         failures: list[str] = []
         bar = tqdm(
-            parsed, unit="tle", desc="import", file=sys.stderr,
+            parsed,
+            unit="tle",
+            desc="import",
+            file=sys.stderr,
             disable=options["no_progress"] or None,
         )
         for name, entry in bar:
@@ -72,7 +84,9 @@ class Command(BaseCommand):
                 )
             except FleetError as exc:
                 counts["failed"] += 1
-                failures.append(f"{name}:{entry.line_number}: {exc.detail} {exc.fields or ''}".rstrip())
+                failures.append(
+                    f"{name}:{entry.line_number}: {exc.detail} {exc.fields or ''}".rstrip()
+                )
                 continue
             counts["spacecraft_created"] += int(result.spacecraft_created)
             counts["orbit_sets_created"] += int(result.orbit_set_created)
@@ -82,7 +96,8 @@ class Command(BaseCommand):
             self.stderr.write(f"error: {line}")
         self.stdout.write(
             f"{len(parsed)} entries: {counts['orbit_sets_created']} new orbit sets, "
-            f"{counts['already_loaded']} already loaded, {counts['spacecraft_created']} new spacecraft, "
+            f"{counts['already_loaded']} already loaded, "
+            f"{counts['spacecraft_created']} new spacecraft, "
             f"{counts['failed']} failed"
         )
         if counts["failed"]:

@@ -1,0 +1,19 @@
+.PHONY: run test bench lint fmt services
+
+run:        ## Zenith on the embedded defaults (no external servers)
+	bash scripts/run-embedded.sh
+
+test:       ## the whole suite against PostgreSQL+TimescaleDB and Redis
+	bash scripts/test.sh
+
+services:   ## start PostgreSQL (+build TimescaleDB) and Redis if needed
+	bash scripts/ensure-services.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy ops telemetry scheduling && .venv/bin/lint-imports
+
+fmt:
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+bench:      ## benchmarks under bench/ (figures and ratios to a same-run baseline)
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do .venv/bin/python $$b || exit 1; done || echo "no benchmarks yet"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Make sure the services the tests use are up: PostgreSQL 15 with TimescaleDB, and Redis.
+# Starts what is stopped, builds TimescaleDB once; quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "[services] installing PostgreSQL 15"
+  apt-get -qq update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -qq install postgresql-15 >/dev/null
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "[services] installing Redis"
+  apt-get -qq update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -qq install redis-server >/dev/null
+fi
+
+bash scripts/ensure-timescaledb.sh
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "[services] starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+redis-cli -h 127.0.0.1 ping >/dev/null
+
+DB="${ZENITH_TEST_DB:-zenith}"
+if ! psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='$DB'" | grep -q 1; then
+  psql -h 127.0.0.1 -U postgres -qc "create database $DB" >/dev/null
+fi
+echo "[services] PostgreSQL (TimescaleDB) and Redis are up"

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_with_token(db: Any) -> Callable[..., APIClient]:
+    """``client_with_token("schedule")``: an API client carrying a fresh token."""
+    counter = {"n": 0}
+
+    def build(*scopes: str, **kwargs: Any) -> APIClient:
+        counter["n"] += 1
+        secret = factories.make_token(*scopes, name=f"t{counter['n']}", **kwargs)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return build
+
+
+@pytest.fixture
+def admin_api(client_with_token: Callable[..., APIClient]) -> APIClient:
+    return client_with_token("admin")
+
+
+def pytest_report_header(config: Any) -> list[str]:
+    return [
+        f"DATABASE_URL={os.environ.get('DATABASE_URL', '(embedded sqlite)')}",
+        f"REDIS_URL={os.environ.get('REDIS_URL', '(in-memory)')}",
+    ]

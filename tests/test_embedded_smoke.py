@@ -1,0 +1,90 @@
+"""The README's run command, end to end: start it, use it, stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_embedded_run_command_serves_console_and_api(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
+    }
+    env.update({"ZENITH_VAR_DIR": str(tmp_path), "ZENITH_PORT": str(port)})
+    log = (tmp_path / "run.log").open("w+")
+    process = subprocess.Popen(
+        ["bash", "scripts/run-embedded.sh"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                login = httpx.get(f"{base}/accounts/login/", timeout=5)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"run command did not serve (exit {process.poll()}):\n{log.read()}")
+                time.sleep(0.5)
+        assert login.status_code == 200 and "Sign in to Zenith" in login.text
+        schema = httpx.get(f"{base}/api/schema/", timeout=10)
+        assert (
+            schema.status_code == 200
+            and "openapi:" in schema.text
+            and "/api/v1/spacecraft" in schema.text
+        )
+
+        with httpx.Client(base_url=base, timeout=10) as browser:
+            page = browser.get("/accounts/login/")
+            csrf = browser.cookies["csrftoken"]
+            signed_in = browser.post(
+                "/accounts/login/",
+                data={
+                    "username": "operator",
+                    "password": "zenith-demo",
+                    "csrfmiddlewaretoken": csrf,
+                },
+                headers={"Referer": f"{base}/accounts/login/"},
+                follow_redirects=True,
+            )
+            assert page.status_code == 200
+            assert (
+                signed_in.status_code == 200
+                and "leo-001" in signed_in.text
+                and "svalbard" in signed_in.text
+            )
+        health = httpx.get(f"{base}/healthz", timeout=10).json()
+        assert health["status"] == "ok" and health["checks"]["database"]["vendor"] == "sqlite"
+        log.seek(0)
+        assert "operator / zenith-demo" in log.read()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert (tmp_path / "zenith.sqlite3").exists()
