@@ -10,6 +10,7 @@ class FleetConfig(AppConfig):
 
     def ready(self) -> None:
         # Permissions exist only after post_migrate; the role groups are synced then.
+        from ops.fleet import schema  # noqa: F401 - registers the OpenAPI auth extension
         from ops.fleet.roles import roles_sync
 
         post_migrate.connect(roles_sync, dispatch_uid="zenith.fleet.roles_sync")
