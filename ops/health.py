@@ -82,6 +82,10 @@ def run_checks() -> tuple[bool, dict[str, Any]]:
         "broker": check_broker,
         **_EXTRA_CHECKS,
     }
+    if settings.INFLUXDB_URL:
+        from telemetry.sinks.influx import get_sink
+
+        checks["influxdb_sink"] = lambda: get_sink().health()
     timeout = settings.ZENITH_HEALTH_TIMEOUT_S
     futures = {name: _POOL.submit(fn) for name, fn in checks.items()}
     results: dict[str, Any] = {}

@@ -18,6 +18,7 @@ from ops.env import (
     ImproperEnvironment,
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -227,6 +228,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrbitKindEnum": "ops.fleet.models.OrbitKind",
+        "MetricKindEnum": "telemetry.models.MetricKind",
+    },
     # Served from the installed sidecar package: nothing is loaded from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -268,6 +273,33 @@ if not DEBUG and not EMBEDDED:
 ZENITH_TOKEN_LAST_USED_RESOLUTION_S = env_int("ZENITH_TOKEN_LAST_USED_RESOLUTION_S", 60, minimum=0)
 ZENITH_HEALTH_TIMEOUT_S = env_int("ZENITH_HEALTH_TIMEOUT_S", 3, minimum=1, maximum=60)
 ZENITH_METRICS_PUBLIC = env_bool("ZENITH_METRICS_PUBLIC", False)
+# --- telemetry ---------------------------------------------------------------------
+TELEMETRY_CHUNK_HOURS = env_int("TELEMETRY_CHUNK_HOURS", 6, minimum=1, maximum=24 * 7)
+TELEMETRY_MAX_AGE_DAYS = env_int("TELEMETRY_MAX_AGE_DAYS", 30, minimum=1)
+TELEMETRY_MAX_FUTURE_S = env_int("TELEMETRY_MAX_FUTURE_S", 300, minimum=0)
+TELEMETRY_RAW_RETENTION_DAYS = env_int("TELEMETRY_RAW_RETENTION_DAYS", 35, minimum=1)
+TELEMETRY_ROLLUP_1M_RETENTION_DAYS = env_int("TELEMETRY_ROLLUP_1M_RETENTION_DAYS", 400, minimum=1)
+if TELEMETRY_RAW_RETENTION_DAYS <= TELEMETRY_MAX_AGE_DAYS:
+    # Late samples are accepted up to MAX_AGE; their raw rows must still exist when the
+    # rollup job re-aggregates the minute they fall in.
+    raise ImproperEnvironment(
+        "TELEMETRY_RAW_RETENTION_DAYS",
+        f"must exceed TELEMETRY_MAX_AGE_DAYS ({TELEMETRY_MAX_AGE_DAYS})",
+    )
+TELEMETRY_UNKNOWN_METRICS = env_choice(
+    "TELEMETRY_UNKNOWN_METRICS", "register", {"register", "refuse"}
+)
+TELEMETRY_MAX_BODY_BYTES = env_int("TELEMETRY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
+TELEMETRY_MAX_POINTS = env_int("TELEMETRY_MAX_POINTS", 500_000, minimum=1)
+TELEMETRY_LIVE_HZ = env_float("TELEMETRY_LIVE_HZ", 4.0, minimum=0.1)
+TELEMETRY_SYNCHRONOUS_COMMIT = env_bool("TELEMETRY_SYNCHRONOUS_COMMIT", True)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "telemetry-rollup": {"task": "telemetry.rollup", "schedule": 30.0},
+        "telemetry-retention": {"task": "telemetry.retention", "schedule": 3600.0},
+    }
+)
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 
 LOGGING = {

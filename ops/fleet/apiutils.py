@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, DataError, IntegrityError, connection
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -43,6 +44,19 @@ def error_body(code: str, detail: str, fields: dict[str, str] | None = None) -> 
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError):
+        # The database is down or restarting: tell the client to retry rather than
+        # claim success or blame its input. The connection is dropped so the next
+        # request reconnects.
+        try:
+            connection.close()
+        except DatabaseError:
+            pass
+        response = Response(
+            error_body("unavailable", "the database is unavailable; retry shortly"), status=503
+        )
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, FleetError):
         return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status)
     for domain in _EXTRA_DOMAIN_ERRORS:
@@ -59,9 +73,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    response = drf_exception_handler(exc, context)
-    if response is None:
+    handled = drf_exception_handler(exc, context)
+    if handled is None:
         return None
+    response = handled
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         first = next(iter(fields.items()), ("", "invalid input"))

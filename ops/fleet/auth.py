@@ -59,8 +59,9 @@ def principal_for_secret(secret: str) -> ServicePrincipal | None:
 
 
 def bearer_secret(header: str) -> str | None:
+    """The secret of ``Bearer <t>``, or of ``Token <t>`` as InfluxDB clients send it."""
     parts = header.split()
-    if len(parts) != 2 or parts[0].lower() != "bearer":
+    if len(parts) != 2 or parts[0].lower() not in ("bearer", "token"):
         return None
     return parts[1]
 
@@ -72,7 +73,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        if not header.lower().startswith("bearer"):
+        if not header.lower().startswith(("bearer", "token")):
             return None
         secret = bearer_secret(header)
         if secret is None:

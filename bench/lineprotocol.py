@@ -1,0 +1,187 @@
+"""Throughput of telemetry.lineprotocol.parse against a naive regex parser.
+
+    .venv/bin/python bench/lineprotocol.py [--timestamps N] [--repeat R]
+
+Bodies are bytes, as the write endpoint receives them, so UTF-8 decoding is included. Each
+body holds 200 nodes x N timestamps lines of 30 fields:
+
+* floats:  plain float fields, no escapes (the Telegraf / client-library telemetry case)
+* mixed:   the same with a third of the fields as integers and booleans
+* escaped: escaped measurement and tag, plus a quoted string field with a comma and a quote
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from telemetry.lineprotocol import Point, parse
+
+NODES = 200
+FIELDS = 30
+START_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+STEP_NS = 10_000_000_000
+
+FIELD_NAMES = [
+    "battery_soc",
+    "battery_v",
+    "battery_a",
+    "battery_temp_c",
+    "solar_w",
+    "bus_v",
+    "bus_a",
+    "cpu_util",
+    "cpu_temp_c",
+    "gpu_util",
+    "gpu_temp_c",
+    "gpu_mem_used_bytes",
+    "ram_used_bytes",
+    "disk_used_bytes",
+    "radiator_temp_c",
+    "panel_temp_c",
+    "wheel_x_rpm",
+    "wheel_y_rpm",
+    "wheel_z_rpm",
+    "att_err_deg",
+    "rate_x_dps",
+    "rate_y_dps",
+    "rate_z_dps",
+    "mag_x_nt",
+    "mag_y_nt",
+    "mag_z_nt",
+    "link_snr_db",
+    "link_rate_bps",
+    "queue_depth",
+    "uptime_s",
+]
+assert len(FIELD_NAMES) == FIELDS
+
+
+def _float_value(rng: random.Random, index: int) -> str:
+    scale = (1.0, 30.0, 5.0, 40.0, 2000.0, 28.0, 10.0, 1.0, 90.0, 1.0)[index % 10]
+    return repr(round(rng.uniform(-0.1, 1.0) * scale, rng.choice((2, 3, 4, 6))))
+
+
+def build_body(kind: str, timestamps: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    lines = []
+    for step in range(timestamps):
+        stamp = START_NS + step * STEP_NS
+        for node in range(NODES):
+            values = []
+            for index, name in enumerate(FIELD_NAMES):
+                if kind == "mixed" and index % 3 == 1:
+                    value = f"{rng.randrange(-(10**9), 10**12)}i"
+                elif kind == "mixed" and index % 3 == 2:
+                    value = rng.choice(("t", "f", "true", "false"))
+                elif kind == "escaped" and index == 0:
+                    value = '"nominal, \\"green\\" ok"'
+                else:
+                    value = _float_value(rng, index)
+                values.append(f"{name}={value}")
+            if kind == "escaped":
+                series = f"node\\ telemetry,node=node-{node:03d},site=leo\\ shell\\,\\ 550km"
+            else:
+                series = f"node_telemetry,node=node-{node:03d},site=leo"
+            lines.append(f"{series} {','.join(values)} {stamp}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+# Baseline: what one would write first, a regex per line and a regex per field.
+
+_LINE_RE = re.compile(r'^((?:[^ \\]|\\.)+) ((?:[^ "\\]|\\.|"(?:[^"\\]|\\.)*")+)(?: (-?[0-9]+))?$')
+_PAIR_RE = re.compile(r'((?:[^,=\\]|\\.)+)=("(?:[^"\\]|\\.)*"|[^,]*)')
+_SPLIT_COMMA_RE = re.compile(r"(?<!\\),")
+_UNESCAPE_RE = re.compile(r"\\([,= \"\\])")
+_INT_RE = re.compile(r"^-?[0-9]+i$")
+_UINT_RE = re.compile(r"^[0-9]+u$")
+_FLOAT_RE = re.compile(r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_BOOL = {"t": True, "true": True, "True": True, "TRUE": True, "T": True}
+_BOOL |= {"f": False, "false": False, "False": False, "FALSE": False, "F": False}
+
+
+def naive_parse(body: bytes) -> list[Point]:
+    points = []
+    for number, line in enumerate(body.decode().split("\n"), 1):
+        line = line.rstrip("\r ")
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE_RE.match(line)
+        if match is None:
+            raise ValueError(f"line {number}: bad line")
+        key, field_set, stamp = match.groups()
+        measurement, *tag_pairs = _SPLIT_COMMA_RE.split(key)
+        tags = {}
+        for pair in tag_pairs:
+            tag_key, _, tag_value = re.split(r"(?<!\\)(=)", pair, maxsplit=1)
+            tags[_UNESCAPE_RE.sub(r"\1", tag_key)] = _UNESCAPE_RE.sub(r"\1", tag_value)
+        fields: dict[str, float | int | bool | str] = {}
+        for field_key, raw in _PAIR_RE.findall(field_set):
+            value: float | int | bool | str
+            if raw.startswith('"'):
+                value = _UNESCAPE_RE.sub(r"\1", raw[1:-1])
+            elif _INT_RE.match(raw) or _UINT_RE.match(raw):
+                value = int(raw[:-1])
+            elif raw in _BOOL:
+                value = _BOOL[raw]
+            elif _FLOAT_RE.match(raw):
+                value = float(raw)
+            else:
+                raise ValueError(f"line {number}: bad value {raw!r}")
+            fields[_UNESCAPE_RE.sub(r"\1", field_key)] = value
+        points.append(
+            Point(
+                _UNESCAPE_RE.sub(r"\1", measurement),
+                tags,
+                fields,
+                int(stamp) if stamp else None,
+                number,
+            )
+        )
+    return points
+
+
+def best_seconds(function: Callable[[bytes], list[Point]], body: bytes, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function(body)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timestamps", type=int, default=50, help="timestamps per node")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case; best is kept")
+    args = parser.parse_args()
+
+    lines = NODES * args.timestamps
+    print(f"{NODES} nodes x {args.timestamps} timestamps = {lines} lines x {FIELDS} fields")
+    print(f"Python {sys.version.split()[0]}, best of {args.repeat}")
+    header = f"{'case':8} {'MB':>6} {'lines/s':>10} {'fields/s':>11} {'ns/field':>9}"
+    print(f"{header} {'naive fields/s':>15} {'speed-up':>9}")
+    for kind in ("floats", "mixed", "escaped"):
+        body = build_body(kind, args.timestamps)
+        ours = parse(body)
+        if ours != naive_parse(body):
+            raise SystemExit(f"{kind}: the two parsers disagree")
+        seconds = best_seconds(parse, body, args.repeat)
+        naive_seconds = best_seconds(naive_parse, body, args.repeat)
+        fields = lines * FIELDS
+        print(
+            f"{kind:8} {len(body) / 1e6:6.1f} {lines / seconds:10,.0f} {fields / seconds:11,.0f}"
+            f" {seconds / fields * 1e9:9.0f} {fields / naive_seconds:15,.0f}"
+            f" {naive_seconds / seconds:8.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

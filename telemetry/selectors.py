@@ -1,0 +1,155 @@
+"""Telemetry reads: series (raw or bucketed, gaps kept), latest values, CSV export."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import QuerySet
+
+from ops.fleet.models import Spacecraft
+from telemetry.models import Metric, MetricKind
+from telemetry.stores import Bucket, LatestValue, RawPoint, get_store
+
+NICE_BUCKETS_S = (
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def bucket_for(*, start: datetime, end: datetime, target_points: int) -> int:
+    """The smallest "nice" bucket that keeps the series under ``target_points`` buckets."""
+    span = (end - start).total_seconds()
+    wanted = span / max(1, target_points)
+    for step in NICE_BUCKETS_S:
+        if step >= wanted:
+            return step
+    return int(math.ceil(wanted / 86400) * 86400)
+
+
+def _floor(ts: datetime, step_s: int) -> datetime:
+    seconds = (ts - _EPOCH).total_seconds()
+    return _EPOCH + timedelta(seconds=math.floor(seconds / step_s) * step_s)
+
+
+def _ceil(ts: datetime, step_s: int) -> datetime:
+    seconds = (ts - _EPOCH).total_seconds()
+    return _EPOCH + timedelta(seconds=math.ceil(seconds / step_s) * step_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    node: str
+    metric: Metric
+    start: datetime
+    end: datetime
+    bucket_s: int
+    buckets: list[Bucket]
+
+
+def series_buckets(
+    *, node: Spacecraft, metric: Metric, start: datetime, end: datetime, bucket_s: int
+) -> Series:
+    """Bucketed series over [start, end), aligned to the Unix epoch; empty buckets are gaps.
+
+    Every bucket in the range is returned, in order; a bucket with no samples has
+    ``count == 0`` and ``None`` statistics: nothing is interpolated.
+    """
+    aligned_start, aligned_end = _floor(start, bucket_s), _ceil(end, bucket_s)
+    counter = metric.kind == MetricKind.COUNTER
+    found = {
+        b.start: b
+        for b in get_store().buckets(
+            node_id=node.pk,
+            metric_id=metric.pk,
+            start=aligned_start,
+            end=aligned_end,
+            bucket_s=bucket_s,
+            counter=counter,
+        )
+    }
+    buckets: list[Bucket] = []
+    step = timedelta(seconds=bucket_s)
+    cursor = aligned_start
+    while cursor < aligned_end:
+        buckets.append(found.get(cursor) or Bucket(cursor, 0, None, None, None, None, None))
+        cursor += step
+    return Series(node.slug, metric, aligned_start, aligned_end, bucket_s, buckets)
+
+
+def series_raw(
+    *, node: Spacecraft, metric: Metric, start: datetime, end: datetime, limit: int
+) -> list[RawPoint]:
+    return get_store().raw(node_id=node.pk, metric_id=metric.pk, start=start, end=end, limit=limit)
+
+
+def latest_for_node(*, node: Spacecraft) -> list[tuple[Metric, LatestValue]]:
+    values = get_store().latest_for_node(node_id=node.pk)
+    metrics = Metric.objects.in_bulk([v.metric_id for v in values])
+    return [(metrics[v.metric_id], v) for v in values if v.metric_id in metrics]
+
+
+def latest_for_metric(
+    *, metric: Metric, allowed_ids: frozenset[int] | None = None
+) -> list[tuple[Spacecraft, LatestValue | None]]:
+    nodes: QuerySet[Spacecraft] = Spacecraft.objects.filter(active=True).order_by("slug")
+    if allowed_ids is not None:
+        nodes = nodes.filter(pk__in=allowed_ids)
+    node_list = list(nodes)
+    values = {
+        v.node_id: v
+        for v in get_store().latest_for_metric(
+            metric_id=metric.pk, node_ids=[n.pk for n in node_list]
+        )
+    }
+    return [(n, values.get(n.pk)) for n in node_list]
+
+
+def export_rows(
+    *,
+    node: Spacecraft,
+    metrics: list[Metric],
+    start: datetime,
+    end: datetime,
+    chunk: int = 50_000,
+) -> Iterator[tuple[str, str, str, float]]:
+    """Raw rows ``(time, node, metric, value)`` for CSV export, streamed in chunks."""
+    for metric in metrics:
+        cursor = start
+        while cursor < end:
+            rows = get_store().raw(
+                node_id=node.pk, metric_id=metric.pk, start=cursor, end=end, limit=chunk
+            )
+            for row in rows:
+                yield (
+                    row.time.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                    node.slug,
+                    metric.name,
+                    row.value,
+                )
+            if len(rows) < chunk:
+                break
+            cursor = rows[-1].time + timedelta(microseconds=1)
+
+
+def metric_list() -> QuerySet[Metric]:
+    return Metric.objects.all()

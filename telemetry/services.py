@@ -1,0 +1,142 @@
+"""Telemetry writes: ingest, rollup and retention. Keyword-only, typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from telemetry import live, registry
+from telemetry.exceptions import InvalidTelemetry, NodeNotAllowed, UnknownMetric, UnknownNode
+from telemetry.ingest import Samples, Window, check_window
+from telemetry.models import RollupState
+from telemetry.stores import Batch, get_store
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    written: int
+    duplicates: int
+    samples: int
+    nodes: int
+
+
+def ingest_window(*, now: datetime) -> Window:
+    return Window(
+        oldest=now - timedelta(days=settings.TELEMETRY_MAX_AGE_DAYS),
+        newest=now + timedelta(seconds=settings.TELEMETRY_MAX_FUTURE_S),
+    )
+
+
+def _resolve(samples: Samples, *, allowed_node_ids: frozenset[int] | None) -> Batch:
+    node_map = registry.node_ids(samples.nodes)
+    unknown: dict[str, str] = {}
+    for where, node in zip(samples.where, samples.nodes, strict=True):
+        if node not in node_map and len(unknown) < 20:
+            unknown[f"{where}.node"] = f"unknown spacecraft {node!r}"
+    if unknown:
+        raise UnknownNode(next(iter(unknown.values())), fields=unknown)
+    if allowed_node_ids is not None:
+        refused = sorted({n for n in samples.nodes if node_map[n] not in allowed_node_ids})
+        if refused:
+            raise NodeNotAllowed(
+                f"this token may not write telemetry for {', '.join(refused)}",
+                fields={"node": f"not allowed: {', '.join(refused)}"},
+            )
+    names = {name for metrics in samples.metrics for name in metrics}
+    metric_map, refused_metrics = registry.metric_ids(
+        names, register=settings.TELEMETRY_UNKNOWN_METRICS == "register"
+    )
+    if refused_metrics:
+        fields: dict[str, str] = {}
+        for where, metrics in zip(samples.where, samples.metrics, strict=True):
+            for name in metrics:
+                if name in refused_metrics and len(fields) < 20:
+                    fields[f"{where}.metrics.{name}"] = (
+                        "not a valid metric name (lowercase, digits, underscores)"
+                        if not registry._NAME.match(name)
+                        else "unknown metric (register it first)"
+                    )
+        raise UnknownMetric(
+            f"unknown or invalid metrics: {', '.join(refused_metrics)}", fields=fields
+        )
+
+    batch = Batch()
+    times, node_ids, metric_ids, values = (
+        batch.times,
+        batch.node_ids,
+        batch.metric_ids,
+        batch.values,
+    )
+    touched = batch.touched
+    for node, ts, metrics in zip(samples.nodes, samples.times, samples.metrics, strict=True):
+        node_id = node_map[node]
+        touched.add((node_id, ts.replace(second=0, microsecond=0)))
+        for name, value in metrics.items():
+            times.append(ts)
+            node_ids.append(node_id)
+            metric_ids.append(metric_map[name])
+            values.append(value)
+    return batch
+
+
+def telemetry_ingest(
+    *,
+    samples: Samples,
+    allowed_node_ids: frozenset[int] | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Validate against the registry and the time window, then write all or nothing.
+
+    After the commit the newest values go to the live channel groups (and the InfluxDB
+    mirror when configured); a rolled-back batch publishes nothing.
+    """
+    check_window(samples, ingest_window(now=now or timezone.now()))
+    with transaction.atomic():
+        batch = _resolve(samples, allowed_node_ids=allowed_node_ids)
+        if len(batch) == 0:
+            raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
+        result = get_store().write(batch)
+        transaction.on_commit(lambda: live.publish_samples(samples))
+        from telemetry.sinks import mirror_after_commit
+
+        mirror_after_commit(samples)
+    return IngestResult(
+        written=result.written,
+        duplicates=result.duplicates,
+        samples=len(samples.nodes),
+        nodes=len(set(samples.nodes)),
+    )
+
+
+def telemetry_rollup(*, max_buckets: int = 20_000, rounds: int = 50) -> dict[str, int]:
+    """Bring the 1 min / 1 h rollups up to date with every sample written so far."""
+    store = get_store()
+    totals = {"minutes": 0, "rollup_1m_rows": 0, "rollup_1h_rows": 0}
+    for _ in range(rounds):
+        done = store.rollup(max_buckets=max_buckets)
+        for key, value in done.items():
+            totals[key] = totals.get(key, 0) + value
+        if done.get("minutes", 0) < max_buckets:
+            break
+    RollupState.objects.update_or_create(
+        name="rollup", defaults={"last_run_at": timezone.now(), "last_detail": totals}
+    )
+    return totals
+
+
+def telemetry_apply_retention(*, now: datetime | None = None) -> dict[str, int]:
+    """Drop raw samples past their retention; rollups are kept longer (1 h ones forever)."""
+    now = now or timezone.now()
+    telemetry_rollup()  # whatever is about to be dropped must be in the rollups first
+    detail = get_store().apply_retention(
+        raw_older_than=now - timedelta(days=settings.TELEMETRY_RAW_RETENTION_DAYS),
+        rollup_1m_older_than=now - timedelta(days=settings.TELEMETRY_ROLLUP_1M_RETENTION_DAYS),
+    )
+    RollupState.objects.update_or_create(
+        name="retention", defaults={"last_run_at": now, "last_detail": detail}
+    )
+    return detail

@@ -1,0 +1,20 @@
+"""Optional mirrors of written telemetry (InfluxDB). They never block or fail ingest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from telemetry.ingest import Samples
+
+
+def mirror_after_commit(samples: Samples) -> None:
+    if not settings.INFLUXDB_URL:
+        return
+    from telemetry.sinks.influx import get_sink
+
+    sink = get_sink()
+    transaction.on_commit(lambda: sink.mirror(samples))

@@ -1,0 +1,336 @@
+"""PostgreSQL store, with TimescaleDB when the extension is there.
+
+Writes use psycopg 3 binary ``COPY`` through Django's connection, so a write joins the
+caller's transaction (ingest and limit checks commit or roll back together).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from django.db import connection, transaction
+
+from telemetry.stores.base import Batch, Bucket, LatestValue, RawPoint, WriteResult
+from telemetry.stores.schema import DIRTY_TABLE, RAW_TABLE, ROLLUP_1H, ROLLUP_1M
+
+_COPY_TYPES = ["timestamptz", "int4", "int4", "float8"]
+_ORIGIN = "'1970-01-01 00:00:00+00'::timestamptz"
+
+# Counter increase of a row: the delta to the previous sample, or the value itself when
+# the counter went down (it restarted from zero on a reboot). The previous sample of the
+# first row in a minute is looked up before the minute (within an hour: longer silences
+# restart the count, which undercounts rather than inventing increments).
+_PREV_BEFORE = (
+    "(SELECT p.value FROM telemetry_sample p WHERE p.node_id = s.node_id "
+    "AND p.metric_id = s.metric_id AND p.time < {bucket} "
+    "AND p.time >= {bucket} - interval '1 hour' ORDER BY p.time DESC LIMIT 1)"
+)
+_INCREASE = "sum(CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END)"
+
+
+_ROLLUP_COLUMNS = "bucket, node_id, metric_id, min, max, sum, count, last, last_time, increase"
+
+
+class PostgresStore:
+    def __init__(self, *, timescale: bool, synchronous_commit: bool = True) -> None:
+        self.timescale = timescale
+        self.synchronous_commit = synchronous_commit
+        self.name = "timescaledb" if timescale else "postgresql"
+        self._bin = "time_bucket" if timescale else "date_bin"
+
+    # --- writes ---------------------------------------------------------------------
+
+    def _copy(self, cursor: psycopg.Cursor[Any], table: str, batch: Batch) -> None:
+        with cursor.copy(
+            f"COPY {table} (time, node_id, metric_id, value) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_COPY_TYPES)
+            write_row = copy.write_row
+            for row in zip(
+                batch.times, batch.node_ids, batch.metric_ids, batch.values, strict=True
+            ):
+                write_row(row)
+
+    def write(self, batch: Batch) -> WriteResult:
+        """Insert the batch; rows already stored are skipped (replays write nothing).
+
+        Fast path: COPY straight into the table inside a savepoint. Only when that hits
+        the unique key (a replay, or an overlap) does it redo the batch through a staging
+        table with ``ON CONFLICT DO NOTHING``. Replays are rare, so most batches go at
+        raw COPY speed.
+        """
+        if not batch.values:
+            return WriteResult(0, 0)
+        total = len(batch.values)
+        with connection.cursor() as wrapper:
+            cursor: psycopg.Cursor[Any] = wrapper.cursor
+            if not self.synchronous_commit:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            try:
+                with transaction.atomic():
+                    self._copy(cursor, RAW_TABLE, batch)
+                written = total
+            except psycopg.errors.UniqueViolation:
+                cursor.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage "
+                    f"(LIKE {RAW_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                )
+                cursor.execute("TRUNCATE telemetry_stage")
+                self._copy(cursor, "telemetry_stage", batch)
+                cursor.execute(
+                    f"INSERT INTO {RAW_TABLE} (time, node_id, metric_id, value) "
+                    "SELECT time, node_id, metric_id, value FROM telemetry_stage "
+                    "ON CONFLICT DO NOTHING"
+                )
+                written = max(cursor.rowcount, 0)
+            if written and batch.touched:
+                nodes, minutes = zip(*batch.touched, strict=True)
+                cursor.execute(
+                    f"INSERT INTO {DIRTY_TABLE} (node_id, bucket) "
+                    "SELECT * FROM unnest(%s::int4[], %s::timestamptz[]) ON CONFLICT DO NOTHING",
+                    [list(nodes), list(minutes)],
+                )
+        return WriteResult(written, total - written)
+
+    # --- reads -----------------------------------------------------------------------
+
+    def raw(
+        self, *, node_id: int, metric_id: int, start: datetime, end: datetime, limit: int
+    ) -> list[RawPoint]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT time, value FROM {RAW_TABLE} WHERE node_id = %s AND metric_id = %s "
+                "AND time >= %s AND time < %s ORDER BY time LIMIT %s",
+                [node_id, metric_id, start, end, limit],
+            )
+            return [RawPoint(t, v) for t, v in cursor.fetchall()]
+
+    def _minute_parts_sql(self, counter: bool) -> str:
+        """Per-minute partial aggregates: rollup rows, except minutes still marked dirty,
+        which are aggregated from the raw rows (the rollup job has not caught up yet)."""
+        prev = _PREV_BEFORE.format(bucket="d.bucket")
+        increase = (
+            f"(SELECT {_INCREASE} FROM (SELECT s.value, coalesce(lag(s.value) OVER "
+            f"(ORDER BY s.time), {prev}) AS prev FROM {RAW_TABLE} s "
+            "WHERE s.node_id = d.node_id AND s.metric_id = %(m)s AND s.time >= d.bucket "
+            "AND s.time < d.bucket + interval '1 minute') AS x)"
+            if counter
+            else "NULL::float8"
+        )
+        return f"""
+            SELECT r.bucket, r.min, r.max, r.sum, r.count, r.last, r.last_time, r.increase
+            FROM {ROLLUP_1M} r
+            WHERE r.node_id = %(n)s AND r.metric_id = %(m)s
+              AND r.bucket >= %(s)s AND r.bucket < %(e)s
+              AND NOT EXISTS (SELECT 1 FROM {DIRTY_TABLE} d
+                              WHERE d.node_id = %(n)s AND d.bucket = r.bucket)
+            UNION ALL
+            SELECT d.bucket, a.min, a.max, a.sum, a.count, a.last, a.last_time, {increase}
+            FROM {DIRTY_TABLE} d
+            CROSS JOIN LATERAL (
+                SELECT min(s.value) AS min, max(s.value) AS max, sum(s.value) AS sum,
+                       count(*) AS count, (array_agg(s.value ORDER BY s.time DESC))[1] AS last,
+                       max(s.time) AS last_time
+                FROM {RAW_TABLE} s
+                WHERE s.node_id = d.node_id AND s.metric_id = %(m)s
+                  AND s.time >= d.bucket AND s.time < d.bucket + interval '1 minute'
+            ) a
+            WHERE d.node_id = %(n)s AND d.bucket >= %(s)s AND d.bucket < %(e)s AND a.count > 0
+        """
+
+    def _hour_parts_sql(self, counter: bool) -> str:
+        """Per-hour partials: hour rollups for clean hours, minute partials for the rest."""
+        minute_parts = self._minute_parts_sql(counter)
+        return f"""
+            SELECT h.bucket, h.min, h.max, h.sum, h.count, h.last, h.last_time, h.increase
+            FROM {ROLLUP_1H} h
+            WHERE h.node_id = %(n)s AND h.metric_id = %(m)s
+              AND h.bucket >= %(s)s AND h.bucket < %(e)s
+              AND NOT EXISTS (SELECT 1 FROM {DIRTY_TABLE} d WHERE d.node_id = %(n)s
+                              AND d.bucket >= h.bucket AND d.bucket < h.bucket + interval '1 hour')
+            UNION ALL
+            SELECT mp.* FROM ({minute_parts}) mp
+            WHERE EXISTS (SELECT 1 FROM {DIRTY_TABLE} d WHERE d.node_id = %(n)s
+                          AND d.bucket >= date_trunc('hour', mp.bucket)
+                          AND d.bucket < date_trunc('hour', mp.bucket) + interval '1 hour')
+               OR NOT EXISTS (SELECT 1 FROM {ROLLUP_1H} h2 WHERE h2.node_id = %(n)s
+                              AND h2.metric_id = %(m)s
+                              AND h2.bucket = date_trunc('hour', mp.bucket))
+        """
+
+    def buckets(
+        self,
+        *,
+        node_id: int,
+        metric_id: int,
+        start: datetime,
+        end: datetime,
+        bucket_s: int,
+        counter: bool,
+    ) -> list[Bucket]:
+        params: dict[str, Any] = {"n": node_id, "m": metric_id, "s": start, "e": end, "b": bucket_s}
+        bucket = f"{self._bin}(%(b)s * interval '1 second', p.bucket, {_ORIGIN})"
+        if bucket_s % 3600 == 0:
+            parts = self._hour_parts_sql(counter)
+        elif bucket_s % 60 == 0:
+            parts = self._minute_parts_sql(counter)
+        else:
+            parts = ""
+        if parts:
+            sql = f"""
+                SELECT {bucket} AS b, min(p.min), max(p.max), sum(p.sum) / sum(p.count),
+                       sum(p.count), (array_agg(p.last ORDER BY p.last_time DESC))[1],
+                       sum(p.increase)
+                FROM ({parts}) p GROUP BY 1 ORDER BY 1"""
+        else:
+            raw_bucket = f"{self._bin}(%(b)s * interval '1 second', s.time, {_ORIGIN})"
+            increase = f"{_INCREASE}" if counter else "NULL::float8"
+            sql = f"""
+                SELECT b, min(value), max(value), avg(value), count(*),
+                       (array_agg(value ORDER BY time DESC))[1], {increase}
+                FROM (
+                    SELECT {raw_bucket} AS b, s.time, s.value,
+                           lag(s.value) OVER (ORDER BY s.time) AS prev
+                    FROM {RAW_TABLE} s
+                    WHERE s.node_id = %(n)s AND s.metric_id = %(m)s
+                      AND s.time >= %(s)s AND s.time < %(e)s
+                ) x GROUP BY b ORDER BY b"""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [
+            Bucket(
+                start=b,
+                count=int(count),
+                min=mn,
+                max=mx,
+                avg=avg,
+                last=last,
+                rate_per_s=(inc / bucket_s) if counter and inc is not None else None,
+            )
+            for b, mn, mx, avg, count, last, inc in rows
+        ]
+
+    def latest_for_node(self, *, node_id: int) -> list[LatestValue]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT m.id, l.time, l.value FROM telemetry_metric m
+                    CROSS JOIN LATERAL (
+                        SELECT time, value FROM {RAW_TABLE} s
+                        WHERE s.node_id = %s AND s.metric_id = m.id
+                        ORDER BY time DESC LIMIT 1) l
+                    ORDER BY m.id""",
+                [node_id],
+            )
+            return [LatestValue(node_id, mid, t, v) for mid, t, v in cursor.fetchall()]
+
+    def latest_for_metric(self, *, metric_id: int, node_ids: list[int]) -> list[LatestValue]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT n.id, l.time, l.value FROM unnest(%s::int4[]) AS n(id)
+                    CROSS JOIN LATERAL (
+                        SELECT time, value FROM {RAW_TABLE} s
+                        WHERE s.node_id = n.id AND s.metric_id = %s
+                        ORDER BY time DESC LIMIT 1) l
+                    ORDER BY n.id""",
+                [node_ids, metric_id],
+            )
+            return [LatestValue(nid, metric_id, t, v) for nid, t, v in cursor.fetchall()]
+
+    # --- maintenance -----------------------------------------------------------------
+
+    def rollup(self, *, max_buckets: int) -> dict[str, int]:
+        """Re-aggregate up to ``max_buckets`` dirty (node, minute) pairs into 1 min and 1 h.
+
+        Claims with ``DELETE ... SKIP LOCKED`` before reading raw rows: an ingest that
+        lands in a claimed minute after our read re-marks it, so nothing is missed, and
+        several workers can run this at once without doing the same minute twice.
+        """
+        prev = _PREV_BEFORE.format(bucket="c.bucket")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS telemetry_claimed "
+                "(node_id int4, bucket timestamptz) ON COMMIT DELETE ROWS"
+            )
+            # Also emptied here: inside an outer transaction nothing has committed yet.
+            cursor.execute("TRUNCATE telemetry_claimed")
+            cursor.execute(
+                f"""WITH pick AS (
+                        SELECT node_id, bucket FROM {DIRTY_TABLE} ORDER BY bucket
+                        LIMIT %s FOR UPDATE SKIP LOCKED),
+                    gone AS (
+                        DELETE FROM {DIRTY_TABLE} d USING pick
+                        WHERE d.node_id = pick.node_id AND d.bucket = pick.bucket
+                        RETURNING d.node_id, d.bucket)
+                    INSERT INTO telemetry_claimed SELECT node_id, bucket FROM gone""",
+                [max_buckets],
+            )
+            claimed = cursor.rowcount
+            if claimed <= 0:
+                return {"minutes": 0, "rollup_1m_rows": 0, "rollup_1h_rows": 0}
+            cursor.execute("ANALYZE telemetry_claimed")
+            cursor.execute(
+                f"""INSERT INTO {ROLLUP_1M}
+                        ({_ROLLUP_COLUMNS})
+                    SELECT bucket, node_id, metric_id, min(value), max(value), sum(value), count(*),
+                           (array_agg(value ORDER BY time DESC))[1], max(time),
+                           CASE WHEN bool_or(is_counter) THEN {_INCREASE} END
+                    FROM (
+                        SELECT c.bucket, s.node_id, s.metric_id, s.time, s.value,
+                               m.kind = 'counter' AS is_counter,
+                               CASE WHEN m.kind = 'counter' THEN coalesce(
+                                   lag(s.value) OVER (PARTITION BY c.bucket, s.node_id, s.metric_id
+                                                      ORDER BY s.time),
+                                   {prev}) END AS prev
+                        FROM telemetry_claimed c
+                        JOIN {RAW_TABLE} s ON s.node_id = c.node_id
+                             AND s.time >= c.bucket AND s.time < c.bucket + interval '1 minute'
+                        JOIN telemetry_metric m ON m.id = s.metric_id
+                    ) x
+                    GROUP BY bucket, node_id, metric_id
+                    ON CONFLICT (node_id, metric_id, bucket) DO UPDATE SET
+                        min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum,
+                        count = EXCLUDED.count, last = EXCLUDED.last,
+                        last_time = EXCLUDED.last_time, increase = EXCLUDED.increase"""
+            )
+            minute_rows = cursor.rowcount
+            cursor.execute(
+                f"""INSERT INTO {ROLLUP_1H}
+                        ({_ROLLUP_COLUMNS})
+                    SELECT h.hour, r.node_id, r.metric_id, min(r.min), max(r.max), sum(r.sum),
+                           sum(r.count), (array_agg(r.last ORDER BY r.last_time DESC))[1],
+                           max(r.last_time), sum(r.increase)
+                    FROM (SELECT DISTINCT node_id, date_trunc('hour', bucket) AS hour
+                          FROM telemetry_claimed) h
+                    JOIN {ROLLUP_1M} r ON r.node_id = h.node_id
+                         AND r.bucket >= h.hour AND r.bucket < h.hour + interval '1 hour'
+                    GROUP BY h.hour, r.node_id, r.metric_id
+                    ON CONFLICT (node_id, metric_id, bucket) DO UPDATE SET
+                        min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum,
+                        count = EXCLUDED.count, last = EXCLUDED.last,
+                        last_time = EXCLUDED.last_time, increase = EXCLUDED.increase"""
+            )
+            hour_rows = cursor.rowcount
+        return {"minutes": claimed, "rollup_1m_rows": minute_rows, "rollup_1h_rows": hour_rows}
+
+    def apply_retention(
+        self, *, raw_older_than: datetime, rollup_1m_older_than: datetime
+    ) -> dict[str, int]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if self.timescale:
+                cursor.execute(
+                    "SELECT count(*) FROM drop_chunks(%s::regclass, older_than => %s)",
+                    [RAW_TABLE, raw_older_than],
+                )
+                raw = int(cursor.fetchone()[0])
+                # drop_chunks removes whole chunks only; rows in the chunk straddling the
+                # cut stay until that chunk ages out entirely.
+                raw_unit = "chunks"
+            else:
+                cursor.execute(f"DELETE FROM {RAW_TABLE} WHERE time < %s", [raw_older_than])
+                raw, raw_unit = cursor.rowcount, "rows"
+            cursor.execute(f"DELETE FROM {ROLLUP_1M} WHERE bucket < %s", [rollup_1m_older_than])
+            minute = cursor.rowcount
+        return {f"raw_{raw_unit}_dropped": raw, "rollup_1m_rows_deleted": minute}
