@@ -182,6 +182,10 @@ INFLUXDB_URL = env_url("INFLUXDB_URL", schemes={"http", "https"})
 INFLUXDB_ORG = env_str("INFLUXDB_ORG", "zenith")
 INFLUXDB_BUCKET = env_str("INFLUXDB_BUCKET", "telemetry")
 INFLUXDB_TOKEN = env_str("INFLUXDB_TOKEN")
+INFLUXDB_BATCH_SIZE = env_int("INFLUXDB_BATCH_SIZE", 5000, minimum=1)
+INFLUXDB_FLUSH_INTERVAL_MS = env_int("INFLUXDB_FLUSH_INTERVAL_MS", 1000, minimum=10)
+INFLUXDB_MAX_RETRIES = env_int("INFLUXDB_MAX_RETRIES", 5, minimum=0)
+INFLUXDB_MAX_RETRY_TIME_MS = env_int("INFLUXDB_MAX_RETRY_TIME_MS", 120_000, minimum=0)
 if INFLUXDB_URL and not INFLUXDB_TOKEN:
     raise ImproperEnvironment("INFLUXDB_TOKEN", "is required when INFLUXDB_URL is set")
 

@@ -40,8 +40,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from operator import call, itemgetter
+from typing import Any, Literal
 
 Precision = Literal["ns", "us", "ms", "s"]
 FieldValue = float | int | bool | str
@@ -90,7 +92,11 @@ _KEY_ESCAPES = (("\\,", ","), ("\\=", "="), ("\\ ", " "))
 # exactly when each comma-separated pair has exactly one "=".
 _NOT_SEPARATOR = bytes(b for b in range(256) if b not in b"=,")
 _SEPARATOR_SHAPES: dict[int, bytes] = {}
+_SHAPE_CACHE_MAX_FIELDS = 1024
 _FLOAT_CHARS_RE = re.compile(r"[0-9.eE+\-,]*+")
+# Measurement and tags end at the first unescaped space (a space is escapable in both).
+_PLAIN_RUN_RE = re.compile(r'[^ "\\]*+')
+_SERIES_END_RE = re.compile(r"(?:[^\\ ]++|\\ ?+)*+")
 
 
 @dataclass(slots=True)
@@ -168,8 +174,8 @@ def _parse_lines(
 ) -> tuple[list[Point], list[tuple[int, str]], bool]:
     points: list[Point] = []
     errors: list[tuple[int, str]] = []
+    # Raw series text (measurement and tags as written) -> parsed; a batch repeats its series.
     series: dict[str, tuple[str, dict[str, str]]] = {}
-    fast = _parse_fast
     append = points.append
     number = 0
     for raw in lines:
@@ -177,9 +183,10 @@ def _parse_lines(
         line = raw.strip(" \t\r")
         if not line or line[0] == "#":
             continue
-        point = None
         if "\\" not in line and '"' not in line:
-            point = fast(line, number, scale, series)
+            point = _parse_plain(line, number, scale, series)
+        else:
+            point = _parse_escaped(line, number, scale, series)
         if point is None:
             try:
                 point = _parse_slow(line, number, scale)
@@ -192,81 +199,94 @@ def _parse_lines(
     return points, errors, False
 
 
-def _parse_fast(
+# Fast paths. Each returns None when unsure; the line then goes to _parse_slow, which decides
+# and words any error. So a fast path may only accept what _parse_slow accepts, with the same
+# result (tests/telemetry/test_lineprotocol.py checks this on every table line).
+
+
+def _parse_plain(
     line: str, number: int, scale: int, series: dict[str, tuple[str, dict[str, str]]]
 ) -> Point | None:
-    """Parse a line free of backslashes and double quotes, or return None if unsure.
-
-    None sends the line to the scanner, which decides and words any error, so this function
-    may only accept what the scanner accepts, with the same result.
-    """
+    """A line with no backslash and no double quote: str methods only."""
     parts = line.split(" ")
     if len(parts) == 3:
         key, field_set, stamp = parts
-        if not (stamp.isdecimal() or (stamp[:1] == "-" and stamp[1:].isdecimal())):
+        time_ns = _time_fast(stamp, scale)
+        if time_ns is None:
             return None
-        if not stamp.isascii():
-            return None
-        stamp_ns = int(stamp) * scale
-        if not _TIME_MIN_NS <= stamp_ns <= _TIME_MAX_NS:
-            return None
-        time_ns: int | None = stamp_ns
     elif len(parts) == 2:
         key, field_set = parts
         time_ns = None
     else:
         return None
-
     known = series.get(key)
     if known is None:
-        known = _parse_series_fast(key)
+        known = _series_plain(key)
         if known is None:
             return None
         series[key] = known
-    measurement, tags = known
-
-    tokens = field_set.replace("=", ",").split(",")
-    count = len(tokens) >> 1
-    shape = _SEPARATOR_SHAPES.get(count)
-    if shape is None:
-        if count == 0:
-            return None
-        shape = b"=," * (count - 1) + b"="
-        if count <= 1024:
-            _SEPARATOR_SHAPES[count] = shape
-    if field_set.encode("utf-8", "surrogatepass").translate(None, _NOT_SEPARATOR) != shape:
+    fields = _fields_fast(known[0], field_set)
+    if fields is None:
         return None
-    keys = tokens[::2]
-    values = tokens[1::2]
-    fields: dict[str, FieldValue]
-    try:
-        floats = list(map(float, values))
-    except ValueError:
-        # Integers, unsigned integers, booleans, or garbage: one value at a time.
-        converted = _convert_fast(keys, values)
-        if converted is None:
+    return Point(known[0], known[1].copy(), fields, time_ns, number)
+
+
+def _parse_escaped(
+    line: str, number: int, scale: int, series: dict[str, tuple[str, dict[str, str]]]
+) -> Point | None:
+    """A line with escapes or quotes: scan what needs it, split the rest."""
+    match = _SERIES_END_RE.match(line)
+    assert match is not None  # the pattern matches the empty string
+    end = match.end()
+    key = line[:end]
+    known = series.get(key)
+    if known is None:
+        try:
+            measurement, tags, scanned = _scan_series(key)
+        except _LineError:
             return None
-        fields = converted
+        if scanned != end:
+            return None
+        known = series[key] = (measurement, tags)
+    start = _skip_spaces(line, end)
+    if start == len(line):
+        return None
+    rest = line[start:]
+    time_ns: int | None
+    if "\\" not in rest and '"' not in rest:
+        parts = rest.split(" ")
+        if len(parts) > 2:
+            return None
+        fields = _fields_fast(known[0], parts[0])
+        if fields is None:
+            return None
+        time_ns = _time_fast(parts[1], scale) if len(parts) == 2 else None
+        if len(parts) == 2 and time_ns is None:
+            return None
     else:
-        # float() is laxer than line protocol: it accepts "+1", "1_0", " 1", "inf", "nan"
-        # and non-ASCII digits. The character set and the finite sum rule those out.
-        joined = ",".join(values)
-        if _FLOAT_CHARS_RE.fullmatch(joined) is None:
+        mixed = _fields_mixed(line, start)
+        if mixed is None:
             return None
-        if "+" in joined and (joined[0] == "+" or ",+" in joined):
+        fields, pos = mixed
+        try:
+            time_ns = _scan_time(line, pos, scale)
+        except _LineError:
             return None
-        # inf or nan anywhere makes the sum non-finite (a finite sum that overflows only
-        # costs a trip to the scanner).
-        total = sum(floats)
-        if total - total != 0.0:
-            return None
-        fields = dict(zip(keys, floats, strict=True))
-    if len(fields) != count or "" in fields:
+    return Point(known[0], known[1].copy(), fields, time_ns, number)
+
+
+def _time_fast(stamp: str, scale: int) -> int | None:
+    if not (stamp.isdecimal() or (stamp[:1] == "-" and stamp[1:].isdecimal())):
         return None
-    return Point(measurement, tags.copy(), fields, time_ns, number)
+    if not stamp.isascii():
+        return None
+    time_ns = int(stamp) * scale
+    if not _TIME_MIN_NS <= time_ns <= _TIME_MAX_NS:
+        return None
+    return time_ns
 
 
-def _parse_series_fast(key: str) -> tuple[str, dict[str, str]] | None:
+def _series_plain(key: str) -> tuple[str, dict[str, str]] | None:
     if "," not in key:
         return (key, {}) if key else None
     measurement, *pairs = key.split(",")
@@ -283,8 +303,119 @@ def _parse_series_fast(key: str) -> tuple[str, dict[str, str]] | None:
     return measurement, tags
 
 
-def _convert_fast(keys: list[str], values: list[str]) -> dict[str, FieldValue] | None:
+def _fields_fast(measurement: str, field_set: str) -> dict[str, FieldValue] | None:
+    """A whole field set with no backslash, quote or space."""
+    schema = _SCHEMA_BY_MEASUREMENT.get(measurement)
+    if schema is not None:
+        match = schema.pattern.fullmatch(field_set)
+        if match is not None:
+            fields = schema.fields(match.groups())
+            if fields is not None:
+                return fields
+    bulk = _fields_bulk(field_set)
+    if bulk is None:
+        return None
+    fields, types = bulk
+    _learn_schema(measurement, tuple(fields), types)
+    return fields
+
+
+def _fields_bulk(field_set: str) -> tuple[dict[str, FieldValue], str] | None:
+    """Fields and their type letters (f, i, u, b) from pairs with no backslash, quote or space."""
+    tokens = field_set.replace("=", ",").split(",")
+    count = len(tokens) >> 1
+    shape = _SEPARATOR_SHAPES.get(count)
+    if shape is None:
+        if count == 0:
+            return None
+        shape = b"=," * (count - 1) + b"="
+        if count <= _SHAPE_CACHE_MAX_FIELDS:
+            _SEPARATOR_SHAPES[count] = shape
+    if field_set.encode("utf-8", "surrogatepass").translate(None, _NOT_SEPARATOR) != shape:
+        return None
+    keys = tokens[::2]
+    values = tokens[1::2]
+    try:
+        floats = list(map(float, values))
+    except ValueError:
+        # Integers, unsigned integers, booleans, or garbage: one value at a time.
+        converted = _convert_fast(keys, values)
+        if converted is None:
+            return None
+        fields, types = converted
+    else:
+        # float() is laxer than line protocol: it accepts "+1", "1_0", " 1", "inf", "nan"
+        # and non-ASCII digits. The character set and the finite sum rule those out.
+        joined = ",".join(values)
+        if _FLOAT_CHARS_RE.fullmatch(joined) is None:
+            return None
+        if "+" in joined and (joined[0] == "+" or ",+" in joined):
+            return None
+        if not _finite_sum(floats):
+            return None
+        fields = dict(zip(keys, floats, strict=True))
+        types = "f" * count
+    if len(fields) != count or "" in fields:
+        return None
+    return fields, types
+
+
+def _fields_mixed(line: str, pos: int) -> tuple[dict[str, FieldValue], int] | None:
+    """The field set at ``pos`` when it holds escapes or strings, and where it ends.
+
+    Runs of plain pairs between the fields that need the scanner are converted in bulk.
+    """
+    end = len(line)
     fields: dict[str, FieldValue] = {}
+    while True:
+        run = _PLAIN_RUN_RE.match(line, pos)
+        assert run is not None  # the pattern matches the empty string
+        stop = run.end()
+        if stop == end or line[stop] == " ":
+            # Plain to the end of the field set.
+            if not _merge_bulk(fields, line[pos:stop]):
+                return None
+            return fields, stop
+        # A quote or backslash at ``stop``: pairs before the last comma are complete.
+        cut = line.rfind(",", pos, stop)
+        if cut >= 0:
+            if not _merge_bulk(fields, line[pos:cut]):
+                return None
+            pos = cut + 1
+        try:
+            key, value, pos = _scan_field(line, pos)
+        except _LineError:
+            return None
+        if key in fields:
+            return None
+        fields[key] = value
+        if pos == end or line[pos] == " ":
+            return fields, pos
+        if line[pos] != ",":
+            return None
+        pos += 1
+
+
+def _merge_bulk(fields: dict[str, FieldValue], pairs: str) -> bool:
+    bulk = _fields_bulk(pairs)
+    if bulk is None:
+        return False
+    before = len(fields)
+    fields.update(bulk[0])
+    return len(fields) == before + len(bulk[0])
+
+
+def _finite_sum(floats: Iterable[float]) -> bool:
+    # inf or nan anywhere makes the sum non-finite; a finite sum that overflows only costs a
+    # trip to the scanner.
+    total = sum(floats)
+    return total - total == 0.0
+
+
+def _convert_fast(keys: list[str], values: list[str]) -> tuple[dict[str, FieldValue], str] | None:
+    """Fields and their type letters (f, i, u, b), or None if any value is in doubt."""
+    fields: dict[str, FieldValue] = {}
+    types: list[str] = []
     for key, value in zip(keys, values, strict=True):
         if not value:
             return None
@@ -298,6 +429,7 @@ def _convert_fast(keys: list[str], values: list[str]) -> dict[str, FieldValue] |
             converted = int(digits)
             if not _INT64_MIN <= converted <= _INT64_MAX:
                 return None
+            types.append("i")
         elif last == "u":
             digits = value[:-1]
             if not (digits.isdecimal() and digits.isascii()):
@@ -305,8 +437,10 @@ def _convert_fast(keys: list[str], values: list[str]) -> dict[str, FieldValue] |
             converted = int(digits)
             if converted > _UINT64_MAX:
                 return None
+            types.append("u")
         elif value in _BOOLS:
             converted = _BOOLS[value]
+            types.append("b")
         elif (
             value[0] in _NUMBER_START
             and last in _FLOAT_END
@@ -321,14 +455,123 @@ def _convert_fast(keys: list[str], values: list[str]) -> dict[str, FieldValue] |
                 return None
             if not math.isfinite(converted):
                 return None
+            types.append("f")
         else:
             return None
         fields[key] = converted
-    return fields
+    return fields, "".join(types)
+
+
+# Learned field-set schemas. Telemetry repeats the same field keys and types line after line.
+# Once a (keys, types) shape has been seen twice, one compiled pattern per shape checks a whole
+# field set and captures its values, so keys are neither split out nor hashed again per line.
+# The caches are process-wide and bounded; a pattern compiles only on the second sighting so
+# that a body of one-off shapes costs little.
+
+_SCHEMA_MAX_FIELDS = 256
+_SCHEMA_CACHE_SIZE = 1024
+_VALUE_GROUPS = {
+    "f": r"(-?[0-9.][0-9.eE+\-]*+)",
+    "i": r"(-?[0-9]++)i",
+    "b": r"(true|True|TRUE|t|T|false|False|FALSE|f|F)",
+}
+_CONVERTERS: dict[str, Callable[[str], FieldValue]] = {
+    "f": float,
+    "i": int,
+    "b": _BOOLS.__getitem__,
+}
+_Picker = Callable[[list[FieldValue]], tuple[Any, ...]]
+
+
+def _picker(positions: list[int]) -> _Picker | None:
+    if not positions:
+        return None
+    # itemgetter returns a bare item, not a tuple, for a single position.
+    return itemgetter(*positions) if len(positions) > 1 else itemgetter(positions[0], positions[0])
+
+
+class _Schema:
+    __slots__ = ("converters", "floats_at", "ints_at", "keys", "pattern")
+
+    def __init__(self, keys: tuple[str, ...], types: str) -> None:
+        self.keys = keys
+        self.pattern = re.compile(
+            ",".join(
+                re.escape(key) + "=" + _VALUE_GROUPS[kind]
+                for key, kind in zip(keys, types, strict=True)
+            )
+        )
+        self.converters: tuple[Callable[[str], FieldValue], ...] | None = None
+        self.floats_at: _Picker | None = None
+        self.ints_at: _Picker | None = None
+        if types.strip("f"):
+            self.converters = tuple(_CONVERTERS[kind] for kind in types)
+            self.floats_at = _picker([i for i, kind in enumerate(types) if kind == "f"])
+            self.ints_at = _picker([i for i, kind in enumerate(types) if kind == "i"])
+
+    def fields(self, values: tuple[str, ...]) -> dict[str, FieldValue] | None:
+        """The field set for captured ``values``, or None if a value is not acceptable."""
+        converters = self.converters
+        if converters is None:
+            try:
+                floats = list(map(float, values))
+            except ValueError:
+                return None
+            if not _finite_sum(floats):
+                return None
+            return dict(zip(self.keys, floats, strict=True))
+        try:
+            converted = list(map(call, converters, values))
+        except ValueError:
+            return None
+        if self.floats_at is not None and not _finite_sum(self.floats_at(converted)):
+            return None
+        if self.ints_at is not None:
+            ints = self.ints_at(converted)
+            if min(ints) < _INT64_MIN or max(ints) > _INT64_MAX:
+                return None
+        return dict(zip(self.keys, converted, strict=True))
+
+
+_SCHEMAS: dict[tuple[tuple[str, ...], str], _Schema] = {}
+_SCHEMA_SIGHTINGS: dict[tuple[tuple[str, ...], str], int] = {}
+_SCHEMA_BY_MEASUREMENT: dict[str, _Schema] = {}
+
+
+def _learn_schema(measurement: str, keys: tuple[str, ...], types: str) -> None:
+    if len(keys) > _SCHEMA_MAX_FIELDS or "u" in types:
+        return
+    shape = (keys, types)
+    schema = _SCHEMAS.get(shape)
+    if schema is None:
+        if _SCHEMA_SIGHTINGS.pop(shape, None) is None:
+            if len(_SCHEMA_SIGHTINGS) >= _SCHEMA_CACHE_SIZE:
+                _SCHEMA_SIGHTINGS.clear()
+            _SCHEMA_SIGHTINGS[shape] = 1
+            return
+        if len(_SCHEMAS) >= _SCHEMA_CACHE_SIZE:
+            _SCHEMAS.clear()
+        schema = _SCHEMAS[shape] = _Schema(*shape)
+    if len(_SCHEMA_BY_MEASUREMENT) >= _SCHEMA_CACHE_SIZE:
+        _SCHEMA_BY_MEASUREMENT.clear()
+    _SCHEMA_BY_MEASUREMENT[measurement] = schema
+
+
+# The scanner: the authority on validity and on error messages.
 
 
 def _parse_slow(line: str, number: int, scale: int) -> Point:
     """Scan one stripped, non-comment line; raise _LineError saying what is wrong."""
+    measurement, tags, pos = _scan_series(line)
+    pos = _skip_spaces(line, pos)
+    if pos == len(line):
+        raise _LineError("missing field set")
+    fields, pos = _scan_fields(line, pos)
+    return Point(measurement, tags, fields, _scan_time(line, pos, scale), number)
+
+
+def _scan_series(line: str) -> tuple[str, dict[str, str], int]:
+    """Measurement and tags from the start of ``line``, and where they end."""
     end = len(line)
     match = _MEASUREMENT_RE.match(line)
     assert match is not None  # the pattern matches the empty string
@@ -336,7 +579,6 @@ def _parse_slow(line: str, number: int, scale: int) -> Point:
     if pos == 0:
         raise _LineError("missing measurement")
     measurement = _unescape(match.group(), _MEASUREMENT_ESCAPES)
-
     tags: dict[str, str] = {}
     while pos < end and line[pos] == ",":
         key, pos = _scan_key(line, pos + 1)
@@ -344,60 +586,62 @@ def _parse_slow(line: str, number: int, scale: int) -> Point:
             raise _LineError("empty tag key")
         if pos == end or line[pos] != "=":
             raise _LineError(f"tag {_quote(key)}: missing '='")
-        tag_value, pos = _scan_key(line, pos + 1)
-        if not tag_value:
+        value, pos = _scan_key(line, pos + 1)
+        if not value:
             raise _LineError(f"tag {_quote(key)}: empty value")
         if pos < end and line[pos] == "=":
             raise _LineError(f"tag {_quote(key)}: unescaped '=' in value")
         if key in tags:
             raise _LineError(f"tag {_quote(key)}: duplicate key")
-        tags[key] = tag_value
+        tags[key] = value
+    return measurement, tags, pos
 
-    pos = _skip_spaces(line, pos)
-    if pos == end:
-        raise _LineError("missing field set")
 
+def _scan_fields(line: str, pos: int) -> tuple[dict[str, FieldValue], int]:
+    """The field set starting at ``pos``, and where it ends."""
+    end = len(line)
     fields: dict[str, FieldValue] = {}
     while True:
-        key, pos = _scan_key(line, pos)
-        if not key:
-            raise _LineError("empty field key")
-        if pos == end or line[pos] != "=":
-            raise _LineError(f"field {_quote(key)}: missing '='")
-        pos += 1
-        value: FieldValue
-        if pos < end and line[pos] == '"':
-            string = _STRING_RE.match(line, pos)
-            if string is None:
-                raise _LineError(f"field {_quote(key)}: unterminated string")
-            pos = string.end()
-            text = string.group(1)
-            if "\\" in text:
-                text = _STRING_UNESCAPE_RE.sub(r"\1", text)
-            # Four UTF-8 bytes at most per character: encode only strings that might be long.
-            if len(text) > _MAX_STRING_BYTES // 4 and _utf8_len(text) > _MAX_STRING_BYTES:
-                raise _LineError(f"field {_quote(key)}: string longer than 64 KiB")
-            value = text
-        else:
-            bare = _BARE_VALUE_RE.match(line, pos)
-            assert bare is not None  # the pattern matches the empty string
-            pos = bare.end()
-            value = _convert(key, bare.group())
+        key, value, pos = _scan_field(line, pos)
         if key in fields:
             raise _LineError(f"field {_quote(key)}: duplicate key")
         fields[key] = value
-        if pos == end:
-            return Point(measurement, tags, fields, None, number)
-        if line[pos] == ",":
-            pos += 1
-            continue
-        if line[pos] == " ":
-            break
-        raise _LineError(f"field {_quote(key)}: unexpected {_quote(line[pos])} after value")
+        if pos == end or line[pos] == " ":
+            return fields, pos
+        if line[pos] != ",":
+            raise _LineError(f"field {_quote(key)}: unexpected {_quote(line[pos])} after value")
+        pos += 1
 
+
+def _scan_field(line: str, pos: int) -> tuple[str, FieldValue, int]:
+    """One ``key=value`` starting at ``pos``, and where it ends."""
+    end = len(line)
+    key, pos = _scan_key(line, pos)
+    if not key:
+        raise _LineError("empty field key")
+    if pos == end or line[pos] != "=":
+        raise _LineError(f"field {_quote(key)}: missing '='")
+    pos += 1
+    if pos < end and line[pos] == '"':
+        string = _STRING_RE.match(line, pos)
+        if string is None:
+            raise _LineError(f"field {_quote(key)}: unterminated string")
+        text = string.group(1)
+        if "\\" in text:
+            text = _STRING_UNESCAPE_RE.sub(r"\1", text)
+        # Four UTF-8 bytes at most per character: encode only strings that might be long.
+        if len(text) > _MAX_STRING_BYTES // 4 and _utf8_len(text) > _MAX_STRING_BYTES:
+            raise _LineError(f"field {_quote(key)}: string longer than 64 KiB")
+        return key, text, string.end()
+    bare = _BARE_VALUE_RE.match(line, pos)
+    assert bare is not None  # the pattern matches the empty string
+    return key, _convert(key, bare.group()), bare.end()
+
+
+def _scan_time(line: str, pos: int, scale: int) -> int | None:
     pos = _skip_spaces(line, pos)
-    if pos == end:
-        return Point(measurement, tags, fields, None, number)
+    if pos == len(line):
+        return None
     stamp, _, rest = line[pos:].partition(" ")
     if _TIME_RE.fullmatch(stamp) is None:
         raise _LineError(f"invalid timestamp {_quote(stamp)}")
@@ -406,7 +650,7 @@ def _parse_slow(line: str, number: int, scale: int) -> Point:
     time_ns = int(stamp) * scale
     if not _TIME_MIN_NS <= time_ns <= _TIME_MAX_NS:
         raise _LineError(f"timestamp {_quote(stamp)} out of range")
-    return Point(measurement, tags, fields, time_ns, number)
+    return time_ns
 
 
 def _scan_key(line: str, pos: int) -> tuple[str, int]:
@@ -435,35 +679,36 @@ def _unescape(token: str, escapes: tuple[tuple[str, str], ...]) -> str:
 
 
 def _convert(key: str, text: str) -> FieldValue:
-    field = f"field {_quote(key)}"
     if not text:
-        raise _LineError(f"{field}: missing value")
+        raise _LineError(f"field {_quote(key)}: missing value")
     first, last = text[0], text[-1]
     if first in "tTfF":
         if text in _BOOLS:
             return _BOOLS[text]
-        raise _LineError(f"{field}: invalid boolean {_quote(text)}")
+        raise _LineError(f"field {_quote(key)}: invalid boolean {_quote(text)}")
     if first not in _NUMBER_START:
-        raise _LineError(f"{field}: invalid value {_quote(text)}")
+        raise _LineError(f"field {_quote(key)}: invalid value {_quote(text)}")
     if last == "i":
         if _INT_RE.fullmatch(text, 0, len(text) - 1) is None:
-            raise _LineError(f"{field}: invalid integer {_quote(text)}")
+            raise _LineError(f"field {_quote(key)}: invalid integer {_quote(text)}")
         integer = int(text[:-1])
         if not _INT64_MIN <= integer <= _INT64_MAX:
-            raise _LineError(f"{field}: integer {_quote(text)} out of int64 range")
+            raise _LineError(f"field {_quote(key)}: integer {_quote(text)} out of int64 range")
         return integer
     if last == "u":
         if _UINT_RE.fullmatch(text, 0, len(text) - 1) is None:
-            raise _LineError(f"{field}: invalid unsigned integer {_quote(text)}")
+            raise _LineError(f"field {_quote(key)}: invalid unsigned integer {_quote(text)}")
         integer = int(text[:-1])
         if integer > _UINT64_MAX:
-            raise _LineError(f"{field}: unsigned integer {_quote(text)} out of uint64 range")
+            raise _LineError(
+                f"field {_quote(key)}: unsigned integer {_quote(text)} out of uint64 range"
+            )
         return integer
     if _FLOAT_RE.fullmatch(text) is None:
-        raise _LineError(f"{field}: invalid number {_quote(text)}")
+        raise _LineError(f"field {_quote(key)}: invalid number {_quote(text)}")
     number = float(text)
     if not math.isfinite(number):
-        raise _LineError(f"{field}: number {_quote(text)} out of float64 range")
+        raise _LineError(f"field {_quote(key)}: number {_quote(text)} out of float64 range")
     return number
 
 

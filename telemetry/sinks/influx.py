@@ -41,6 +41,7 @@ class InfluxSink:
         flush_interval_ms: int = 1000,
         max_retries: int = 5,
         timeout_ms: int = 10_000,
+        max_retry_time_ms: int = 120_000,
     ) -> None:
         from influxdb_client import InfluxDBClient
         from influxdb_client.client.write_api import WriteOptions, WriteType
@@ -58,7 +59,7 @@ class InfluxSink:
                 retry_interval=1000,
                 max_retries=max_retries,
                 max_retry_delay=30_000,
-                max_retry_time=120_000,
+                max_retry_time=max_retry_time_ms,
                 exponential_base=2,
             ),
             success_callback=self._ok,
@@ -127,6 +128,10 @@ def get_sink() -> InfluxSink:
                 token=str(settings.INFLUXDB_TOKEN),
                 org=str(settings.INFLUXDB_ORG),
                 bucket=str(settings.INFLUXDB_BUCKET),
+                batch_size=settings.INFLUXDB_BATCH_SIZE,
+                flush_interval_ms=settings.INFLUXDB_FLUSH_INTERVAL_MS,
+                max_retries=settings.INFLUXDB_MAX_RETRIES,
+                max_retry_time_ms=settings.INFLUXDB_MAX_RETRY_TIME_MS,
             )
         return _sink
 
