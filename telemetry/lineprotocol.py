@@ -305,7 +305,7 @@ def _series_plain(key: str) -> tuple[str, dict[str, str]] | None:
 
 def _fields_fast(measurement: str, field_set: str) -> dict[str, FieldValue] | None:
     """A whole field set with no backslash, quote or space."""
-    schema = _SCHEMA_BY_MEASUREMENT.get(measurement)
+    schema = _SCHEMA_CACHE.by_measurement.get(measurement)
     if schema is not None:
         match = schema.pattern.fullmatch(field_set)
         if match is not None:
@@ -316,7 +316,7 @@ def _fields_fast(measurement: str, field_set: str) -> dict[str, FieldValue] | No
     if bulk is None:
         return None
     fields, types = bulk
-    _learn_schema(measurement, tuple(fields), types)
+    _SCHEMA_CACHE.learn(measurement, tuple(fields), types)
     return fields
 
 
@@ -465,11 +465,12 @@ def _convert_fast(keys: list[str], values: list[str]) -> tuple[dict[str, FieldVa
 # Learned field-set schemas. Telemetry repeats the same field keys and types line after line.
 # Once a (keys, types) shape has been seen twice, one compiled pattern per shape checks a whole
 # field set and captures its values, so keys are neither split out nor hashed again per line.
-# The caches are process-wide and bounded; a pattern compiles only on the second sighting so
-# that a body of one-off shapes costs little.
+# The cache is process-wide (a request often holds one line per node) and bounded.
 
 _SCHEMA_MAX_FIELDS = 256
 _SCHEMA_CACHE_SIZE = 1024
+_COMPILE_COST = 256  # lines parsed without a schema, per compile
+_COMPILE_BURST = 16  # compiles allowed up front
 _VALUE_GROUPS = {
     "f": r"(-?[0-9.][0-9.eE+\-]*+)",
     "i": r"(-?[0-9]++)i",
@@ -533,28 +534,50 @@ class _Schema:
         return dict(zip(self.keys, converted, strict=True))
 
 
-_SCHEMAS: dict[tuple[tuple[str, ...], str], _Schema] = {}
-_SCHEMA_SIGHTINGS: dict[tuple[tuple[str, ...], str], int] = {}
-_SCHEMA_BY_MEASUREMENT: dict[str, _Schema] = {}
+_Shape = tuple[tuple[str, ...], str]
 
 
-def _learn_schema(measurement: str, keys: tuple[str, ...], types: str) -> None:
-    if len(keys) > _SCHEMA_MAX_FIELDS or "u" in types:
-        return
-    shape = (keys, types)
-    schema = _SCHEMAS.get(shape)
-    if schema is None:
-        if _SCHEMA_SIGHTINGS.pop(shape, None) is None:
-            if len(_SCHEMA_SIGHTINGS) >= _SCHEMA_CACHE_SIZE:
-                _SCHEMA_SIGHTINGS.clear()
-            _SCHEMA_SIGHTINGS[shape] = 1
+class _SchemaCache:
+    """Learned schemas, bounded in number and in compile work.
+
+    Compiling costs as much as parsing tens of lines, so compiles are paid for with credit
+    earned by lines parsed without a schema: a body of ever-new shapes cannot make the parser
+    spend most of its time compiling.
+    """
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.by_measurement: dict[str, _Schema] = {}
+        self.schemas: dict[_Shape, _Schema] = {}
+        self.sightings: dict[_Shape, int] = {}
+        self.credit = _COMPILE_BURST * _COMPILE_COST
+
+    def learn(self, measurement: str, keys: tuple[str, ...], types: str) -> None:
+        """Note a field set parsed without a schema; compile its shape on a second sighting."""
+        if self.credit < _COMPILE_BURST * _COMPILE_COST:
+            self.credit += 1
+        if len(keys) > _SCHEMA_MAX_FIELDS or "u" in types:
             return
-        if len(_SCHEMAS) >= _SCHEMA_CACHE_SIZE:
-            _SCHEMAS.clear()
-        schema = _SCHEMAS[shape] = _Schema(*shape)
-    if len(_SCHEMA_BY_MEASUREMENT) >= _SCHEMA_CACHE_SIZE:
-        _SCHEMA_BY_MEASUREMENT.clear()
-    _SCHEMA_BY_MEASUREMENT[measurement] = schema
+        shape = (keys, types)
+        schema = self.schemas.get(shape)
+        if schema is None:
+            if self.sightings.pop(shape, None) is None or self.credit < _COMPILE_COST:
+                if len(self.sightings) >= _SCHEMA_CACHE_SIZE:
+                    self.sightings.clear()
+                self.sightings[shape] = 1
+                return
+            self.credit -= _COMPILE_COST
+            if len(self.schemas) >= _SCHEMA_CACHE_SIZE:
+                self.schemas.clear()
+            schema = self.schemas[shape] = _Schema(*shape)
+        if len(self.by_measurement) >= _SCHEMA_CACHE_SIZE:
+            self.by_measurement.clear()
+        self.by_measurement[measurement] = schema
+
+
+_SCHEMA_CACHE = _SchemaCache()
 
 
 # The scanner: the authority on validity and on error messages.
