@@ -275,6 +275,7 @@ if not DEBUG and not EMBEDDED:
 
 # --- zenith --------------------------------------------------------------------
 ZENITH_TOKEN_LAST_USED_RESOLUTION_S = env_int("ZENITH_TOKEN_LAST_USED_RESOLUTION_S", 60, minimum=0)
+ZENITH_TOKEN_CACHE_S = env_int("ZENITH_TOKEN_CACHE_S", 5, minimum=0, maximum=300)
 ZENITH_HEALTH_TIMEOUT_S = env_int("ZENITH_HEALTH_TIMEOUT_S", 3, minimum=1, maximum=60)
 ZENITH_METRICS_PUBLIC = env_bool("ZENITH_METRICS_PUBLIC", False)
 # --- telemetry ---------------------------------------------------------------------

@@ -194,7 +194,7 @@ def sample_times(start_s: float, end_s: float, step_s: float) -> FloatArray:
     """``start, start+step, ...`` and always ``end`` itself (for look-angle tables)."""
     if step_s <= 0 or not math.isfinite(step_s):
         raise ValueError("step must be a positive number of seconds")
-    count = int(math.floor((end_s - start_s) / step_s)) + 1
+    count = math.floor((end_s - start_s) / step_s) + 1
     times = start_s + step_s * np.arange(count, dtype=np.float64)
     if times[-1] < end_s - 1e-6:
         times = np.append(times, end_s)

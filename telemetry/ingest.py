@@ -19,6 +19,7 @@ from telemetry import lineprotocol
 from telemetry.exceptions import BodyTooLarge, InvalidTelemetry, TooManyPoints, UnsupportedEncoding
 
 MAX_ERRORS = 20
+_INF = math.inf
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Line protocol measurements whose fields are Zenith metric names as they are; other
 # measurements (Telegraf's "cpu", "mem", ...) become "<measurement>_<field>".
@@ -116,6 +117,10 @@ def parse_json(body: bytes, *, max_points: int) -> Samples:
             continue
         clean: dict[str, float] = {}
         for name, value in metrics.items():
+            # Fast path for the common case; NaN fails both comparisons, inf the bound.
+            if type(value) is float and -_INF < value < _INF:
+                clean[name] = value
+                continue
             number = _number(value)
             if number is None:
                 errors[f"{where}.metrics.{name}"] = f"must be a finite number, got {value!r:.40}"

@@ -29,10 +29,18 @@ Decisions where the reference leaves room (each pinned by a test):
 * The reference's naming restrictions (names starting with ``_``, the ``time`` key) are storage
   rules, not syntax: callers enforce them if they need to.
 
-Speed: a line with no backslash and no double quote (the usual Telegraf or client-library
-telemetry line) is split with ``str`` methods and converted in bulk with C-level calls; every
-other line, and every line the fast path has doubts about, goes to a regex-driven scanner that
-is the single authority on what is valid and what each error says.
+Speed, in three tiers that must all agree (the tests parse every line each way):
+
+* A line with no backslash and no double quote (the usual Telegraf or client-library line) is
+  split with ``str`` methods; its field set is checked and converted in bulk with C-level calls
+  (``split``, ``bytes.translate``, ``map(float, ...)``, ``dict(zip(...))``). Once a
+  measurement's field keys and types have been seen twice, one compiled pattern for that shape
+  checks and captures the whole field set in a single call (see ``_SchemaCache``).
+* A line with escapes or strings has its measurement and tags scanned (once per distinct series
+  text in a body), the plain runs of its field set converted in bulk, and only the fields that
+  need it scanned.
+* Anything a fast tier is unsure of goes to the scanner, which alone decides what is invalid
+  and says why.
 """
 
 from __future__ import annotations
@@ -40,10 +48,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import call, itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 Precision = Literal["ns", "us", "ms", "s"]
 FieldValue = float | int | bool | str
@@ -94,8 +102,8 @@ _NOT_SEPARATOR = bytes(b for b in range(256) if b not in b"=,")
 _SEPARATOR_SHAPES: dict[int, bytes] = {}
 _SHAPE_CACHE_MAX_FIELDS = 1024
 _FLOAT_CHARS_RE = re.compile(r"[0-9.eE+\-,]*+")
-# Measurement and tags end at the first unescaped space (a space is escapable in both).
 _PLAIN_RUN_RE = re.compile(r'[^ "\\]*+')
+# Measurement and tags end at the first unescaped space (a space is escapable in both).
 _SERIES_END_RE = re.compile(r"(?:[^\\ ]++|\\ ?+)*+")
 
 
@@ -142,7 +150,7 @@ def parse(body: str | bytes, *, precision: Precision = "ns", max_errors: int = 2
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            return _parse_undecodable(bytes(body), scale, max_errors)
+            _parse_undecodable(bytes(body), scale, max_errors)
     else:
         text = body
     points, errors, truncated = _parse_lines(text.split("\n"), scale, max_errors)
@@ -151,7 +159,7 @@ def parse(body: str | bytes, *, precision: Precision = "ns", max_errors: int = 2
     return points
 
 
-def _parse_undecodable(body: bytes, scale: int, max_errors: int) -> list[Point]:
+def _parse_undecodable(body: bytes, scale: int, max_errors: int) -> NoReturn:
     # UTF-8 never uses the byte 0x0A inside a multi-byte sequence, so splitting the bytes on
     # b"\n" numbers lines exactly as splitting the decoded text would.
     lines: list[str] = []
@@ -492,10 +500,13 @@ def _picker(positions: list[int]) -> _Picker | None:
 
 
 class _Schema:
-    __slots__ = ("converters", "floats_at", "ints_at", "keys", "pattern")
+    __slots__ = ("converters", "floats_at", "ints_at", "keys", "pattern", "template")
 
     def __init__(self, keys: tuple[str, ...], types: str) -> None:
         self.keys = keys
+        # Copying a dict of the right keys and updating it beats building one: no resizing,
+        # no hashing of new key strings.
+        self.template: dict[str, FieldValue] = {key: 0.0 for key in keys}
         self.pattern = re.compile(
             ",".join(
                 re.escape(key) + "=" + _VALUE_GROUPS[kind]
@@ -520,7 +531,7 @@ class _Schema:
                 return None
             if not _finite_sum(floats):
                 return None
-            return dict(zip(self.keys, floats, strict=True))
+            return self._fill(floats)
         try:
             converted = list(map(call, converters, values))
         except ValueError:
@@ -531,7 +542,12 @@ class _Schema:
             ints = self.ints_at(converted)
             if min(ints) < _INT64_MIN or max(ints) > _INT64_MAX:
                 return None
-        return dict(zip(self.keys, converted, strict=True))
+        return self._fill(converted)
+
+    def _fill(self, values: Sequence[FieldValue]) -> dict[str, FieldValue]:
+        fields = self.template.copy()
+        fields.update(zip(self.keys, values, strict=True))
+        return fields
 
 
 _Shape = tuple[tuple[str, ...], str]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from asgiref.sync import async_to_sync
@@ -108,14 +109,36 @@ def coalescer() -> Coalescer:
 
 
 def publish_samples(samples: Samples) -> None:
-    latest: dict[str, dict[str, tuple[str, float]]] = {}
-    for node, ts, metrics in zip(samples.nodes, samples.times, samples.metrics, strict=True):
-        iso = ts.isoformat(timespec="microseconds").replace("+00:00", "Z")
-        current = latest.setdefault(node, {})
+    # The newest sample of a node usually carries every metric the batch has for it:
+    # start from it, then fill in only names it lacks (cheap set checks, no per-value work).
+    best: dict[str, int] = {}
+    times = samples.times
+    for index, node in enumerate(samples.nodes):
+        seen = best.get(node)
+        if seen is None or times[seen] <= times[index]:
+            best[node] = index
+    newest: dict[str, dict[str, tuple[datetime, float]]] = {}
+    for node, index in best.items():
+        ts = times[index]
+        newest[node] = {name: (ts, value) for name, value in samples.metrics[index].items()}
+    for index, (node, metrics) in enumerate(zip(samples.nodes, samples.metrics, strict=True)):
+        current = newest[node]
+        if metrics.keys() <= current.keys():
+            continue
+        ts = times[index]
         for name, value in metrics.items():
-            seen = current.get(name)
-            if seen is None or seen[0] <= iso:
-                current[name] = (iso, value)
+            seen_value = current.get(name)
+            if seen_value is None or seen_value[0] <= ts:
+                current[name] = (ts, value)
+    stamps: dict[datetime, str] = {}
+    latest: dict[str, dict[str, tuple[str, float]]] = {}
+    for node, named in newest.items():
+        out = latest[node] = {}
+        for name, (ts, value) in named.items():
+            iso = stamps.get(ts)
+            if iso is None:
+                iso = stamps[ts] = ts.isoformat(timespec="microseconds").replace("+00:00", "Z")
+            out[name] = (iso, value)
     coalescer().add(latest)
 
 

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
@@ -71,7 +72,13 @@ MESSAGES = Counter(
 for _outcome in OUTCOMES:
     MESSAGES.labels(outcome=_outcome)
 
-DatabaseUnavailable = (OperationalError, InterfaceError)
+# The PostgreSQL store COPYs through psycopg's own cursor, whose errors Django does not wrap.
+DatabaseUnavailable = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 class Ingest(Protocol):
@@ -298,6 +305,10 @@ class MqttBridge:
     def wait_ready(self, timeout: float) -> bool:
         """True once connected and subscribed (messages published from now on are ours)."""
         return self._ready.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
 
     @property
     def running(self) -> bool:

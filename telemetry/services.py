@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +15,12 @@ from telemetry import live, registry
 from telemetry.exceptions import InvalidTelemetry, NodeNotAllowed, UnknownMetric, UnknownNode
 from telemetry.ingest import Samples, Window, check_window
 from telemetry.models import RollupState
+from telemetry.sinks import mirror_after_commit
 from telemetry.stores import Batch, get_store
+
+log = logging.getLogger(__name__)
+_TRANSIENT = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+_TRANSIENT_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +79,15 @@ def _resolve(samples: Samples, *, allowed_node_ids: frozenset[int] | None) -> Ba
         batch.values,
     )
     touched = batch.touched
+    metric_id = metric_map.__getitem__
     for node, ts, metrics in zip(samples.nodes, samples.times, samples.metrics, strict=True):
         node_id = node_map[node]
         touched.add((node_id, ts.replace(second=0, microsecond=0)))
-        for name, value in metrics.items():
-            times.append(ts)
-            node_ids.append(node_id)
-            metric_ids.append(metric_map[name])
-            values.append(value)
+        count = len(metrics)
+        times.extend([ts] * count)
+        node_ids.extend([node_id] * count)
+        metric_ids.extend(map(metric_id, metrics))
+        values.extend(metrics.values())
     return batch
 
 
@@ -95,15 +103,22 @@ def telemetry_ingest(
     mirror when configured); a rolled-back batch publishes nothing.
     """
     check_window(samples, ingest_window(now=now or timezone.now()))
-    with transaction.atomic():
-        batch = _resolve(samples, allowed_node_ids=allowed_node_ids)
-        if len(batch) == 0:
-            raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
-        result = get_store().write(batch)
-        transaction.on_commit(lambda: live.publish_samples(samples))
-        from telemetry.sinks import mirror_after_commit
-
-        mirror_after_commit(samples)
+    for attempt in range(_TRANSIENT_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                batch = _resolve(samples, allowed_node_ids=allowed_node_ids)
+                if len(batch) == 0:
+                    raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
+                result = get_store().write(batch)
+                transaction.on_commit(lambda: live.publish_samples(samples))
+                mirror_after_commit(samples)
+            break
+        except _TRANSIENT as exc:
+            # Two replays overlapping in opposite orders can deadlock on the unique
+            # index; PostgreSQL aborts one, and the whole batch is simply retried.
+            if attempt == _TRANSIENT_RETRIES or transaction.get_connection().in_atomic_block:
+                raise
+            log.info("ingest retried after %s", type(exc).__name__)
     return IngestResult(
         written=result.written,
         duplicates=result.duplicates,

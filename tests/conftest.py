@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
+from ops.fleet import tokencache
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> Iterator[None]:
+    tokencache.clear()
+    yield
+    tokencache.clear()
 
 
 @pytest.fixture

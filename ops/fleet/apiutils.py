@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, DataError, IntegrityError, connection
 from django.http import Http404, HttpRequest, JsonResponse
@@ -44,7 +45,9 @@ def error_body(code: str, detail: str, fields: dict[str, str] | None = None) -> 
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError):
+    if (
+        isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError)
+    ) or isinstance(exc, psycopg.OperationalError):
         # The database is down or restarting: tell the client to retry rather than
         # claim success or blame its input. The connection is dropped so the next
         # request reconnects.

@@ -10,10 +10,11 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from ops.fleet import tokencache
 from ops.fleet.access import expand
 from ops.fleet.models import ApiToken
 from ops.fleet.selectors import token_for_secret, token_spacecraft_ids
-from ops.fleet.services import token_touch
+from ops.fleet.services import hash_token, token_touch
 
 
 @dataclass
@@ -42,20 +43,40 @@ class ServicePrincipal:
         return self.username
 
 
+# Verified tokens are cached per process for ZENITH_TOKEN_CACHE_S: ingest gateways send many
+# small requests, and two queries per request would cost more than the write. Expiry is
+# checked on every request; a revocation is seen at once by the process that made it and by
+# the others within the cache time.
+
+
 def principal_for_secret(secret: str) -> ServicePrincipal | None:
+    key = hash_token(secret)
+    ttl = settings.ZENITH_TOKEN_CACHE_S
+    now = timezone.now()
+    cached = tokencache.get(key) if ttl > 0 else None
+    if isinstance(cached, ServicePrincipal):
+        principal = cached
+        expires = principal.token.expires_at
+        if expires is None or expires > now:
+            token_touch(
+                token=principal.token,
+                now=now,
+                resolution_s=settings.ZENITH_TOKEN_LAST_USED_RESOLUTION_S,
+            )
+            return principal
     token = token_for_secret(secret=secret)
     if token is None:
+        tokencache.forget(key)
         return None
-    token_touch(
-        token=token,
-        now=timezone.now(),
-        resolution_s=settings.ZENITH_TOKEN_LAST_USED_RESOLUTION_S,
-    )
-    return ServicePrincipal(
+    token_touch(token=token, now=now, resolution_s=settings.ZENITH_TOKEN_LAST_USED_RESOLUTION_S)
+    principal = ServicePrincipal(
         token=token,
         scopes=expand(token.scopes),
         spacecraft_ids=token_spacecraft_ids(token=token),
     )
+    if ttl > 0:
+        tokencache.put(key, principal, ttl)
+    return principal
 
 
 def bearer_secret(header: str) -> str | None:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ops.fleet import tokencache
 from ops.fleet.access import ALL_SCOPES
 from ops.fleet.elements import ElementsError, check_elements, check_horizon_mask
 from ops.fleet.exceptions import (
@@ -414,6 +415,8 @@ def token_revoke(*, token_id: int, revoked_by: str = "") -> ApiToken:
         token.revoked_at = timezone.now()
         token.revoked_by = revoked_by[:150]
         token.save(update_fields=["revoked_at", "revoked_by"])
+    # Evicted now, not on commit: evicting early only costs a re-check if this rolls back.
+    tokencache.forget(token.token_sha256)
     return token
 
 

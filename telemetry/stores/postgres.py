@@ -86,7 +86,9 @@ class PostgresStore:
                 )
                 written = max(cursor.rowcount, 0)
             if written and batch.touched:
-                nodes, minutes = zip(*batch.touched, strict=True)
+                # Sorted, so concurrent batches lock the same keys in the same order and
+                # cannot deadlock on each other here.
+                nodes, minutes = zip(*sorted(batch.touched), strict=True)
                 cursor.execute(
                     f"INSERT INTO {DIRTY_TABLE} (node_id, bucket) "
                     "SELECT * FROM unnest(%s::int4[], %s::timestamptz[]) ON CONFLICT DO NOTHING",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from ops.fleet import services
+from ops.fleet import services, tokencache
 from ops.fleet.models import ApiToken
 from tests.factories import make_spacecraft, make_token, make_user
 
@@ -103,7 +104,13 @@ def test_expired_token_refused() -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert client.get("/api/v1/spacecraft").status_code == 200
-    ApiToken.objects.filter(name="short").update(expires_at=timezone.now() - timedelta(seconds=1))
+    # Expiry is checked on every request, also for a token in the verified-token cache.
+    token = ApiToken.objects.get(name="short")
+    token.expires_at = timezone.now() + timedelta(milliseconds=200)
+    token.save()
+    tokencache.clear()
+    assert client.get("/api/v1/spacecraft").status_code == 200  # cached with the new expiry
+    time.sleep(0.3)
     assert client.get("/api/v1/spacecraft").status_code == 401
 
 
@@ -113,7 +120,22 @@ def test_inactive_account_refused(client_with_token: Callable[..., APIClient]) -
     from ops.fleet.models import ServiceAccount
 
     ServiceAccount.objects.filter(name="retired").update(active=False)
+    tokencache.clear()  # other processes see it when their cache entry lapses (seconds)
     assert client.get("/api/v1/spacecraft").status_code == 401
+
+
+def test_revocation_in_another_process_seen_after_cache_time(settings: object) -> None:
+    settings.ZENITH_TOKEN_CACHE_S = 1  # type: ignore[attr-defined]
+    secret = make_token("operate", name="elsewhere")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert client.get("/api/v1/spacecraft").status_code == 200
+    # revoked behind this process's back (as another web process would)
+    ApiToken.objects.filter(name="elsewhere").update(revoked_at=timezone.now())
+    deadline = time.monotonic() + 5
+    while client.get("/api/v1/spacecraft").status_code == 200:
+        assert time.monotonic() < deadline, "revocation never took effect"
+        time.sleep(0.1)
 
 
 def test_token_restricted_to_spacecraft(client_with_token: Callable[..., APIClient]) -> None:

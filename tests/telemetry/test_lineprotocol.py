@@ -20,16 +20,9 @@ NS = 1556813561098000000
 @pytest.fixture(autouse=True)
 def _cold_schema_cache() -> Iterator[None]:
     """Learned schemas are process-wide; each test starts from none."""
-    caches = (
-        lineprotocol._SCHEMAS,
-        lineprotocol._SCHEMA_SIGHTINGS,
-        lineprotocol._SCHEMA_BY_MEASUREMENT,
-    )
-    for cache in caches:
-        cache.clear()
+    lineprotocol._SCHEMA_CACHE.clear()
     yield
-    for cache in caches:
-        cache.clear()
+    lineprotocol._SCHEMA_CACHE.clear()
 
 
 def parse_one(line: str, *, precision: lineprotocol.Precision = "ns") -> Point:
@@ -299,9 +292,9 @@ def test_float_forms(written: str, value: float) -> None:
         ("-inf", 'invalid number "-inf"'),
         ("-nan", 'invalid number "-nan"'),
         ("1\t", 'invalid number "1\\t"'),
-        ("１", 'invalid value "１"'),
-        ("١", 'invalid value "١"'),
-        ("1١", 'invalid number "1١"'),
+        ("\uff11", 'invalid value "\uff11"'),
+        ("\u0661", 'invalid value "\u0661"'),
+        ("1\u0661", 'invalid number "1\u0661"'),
         ("+1", 'invalid value "+1"'),
         ("inf", 'invalid value "inf"'),
         ("nan", 'invalid value "nan"'),
@@ -353,7 +346,7 @@ def test_integer_forms(written: str, value: int) -> None:
         ("1e3i", 'invalid integer "1e3i"'),
         ("-i", 'invalid integer "-i"'),
         ("1_0i", 'invalid integer "1_0i"'),
-        ("1١i", 'invalid integer "1١i"'),
+        ("1\u0661i", 'invalid integer "1\u0661i"'),
         ("0x10i", 'invalid integer "0x10i"'),
         ("i", 'invalid value "i"'),
         ("+1i", 'invalid value "+1i"'),
@@ -452,7 +445,7 @@ def test_missing_timestamp_is_none(precision: lineprotocol.Precision) -> None:
         ("ns", "m f=1 +5", 'invalid timestamp "+5"'),
         ("ns", "m f=1 1e9", 'invalid timestamp "1e9"'),
         ("ns", "m f=1 -", 'invalid timestamp "-"'),
-        ("ns", "m f=1 ٣", 'invalid timestamp "٣"'),
+        ("ns", "m f=1 \u0663", 'invalid timestamp "\u0663"'),
         ("ns", "m f=1 1_000", 'invalid timestamp "1_000"'),
         ("ns", "m f=1 1 2", 'unexpected text after timestamp: "2"'),
         ("ns", "m f=1 1   2 3", 'unexpected text after timestamp: "2 3"'),
@@ -680,14 +673,26 @@ def test_plain_lines_never_reach_the_scanner(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_schema_is_learned_on_the_second_sighting() -> None:
+    cache = lineprotocol._SCHEMA_CACHE
     parse("m a=1,b=2i,c=t 1")
-    assert "m" not in lineprotocol._SCHEMA_BY_MEASUREMENT
+    assert "m" not in cache.by_measurement
     parse("m a=3,b=4i,c=f 2")
-    schema = lineprotocol._SCHEMA_BY_MEASUREMENT["m"]
+    schema = cache.by_measurement["m"]
     assert schema.keys == ("a", "b", "c")
     assert parse("m a=5,b=6i,c=T 3") == [Point("m", {}, {"a": 5.0, "b": 6, "c": True}, 3, 1)]
     # A different shape for the same measurement still parses (and is learned in turn).
     assert parse("m a=5,z=1 3") == [Point("m", {}, {"a": 5.0, "z": 1.0}, 3, 1)]
+
+
+def test_schema_compiles_are_paid_for_by_lines_parsed_without_one() -> None:
+    cache = lineprotocol._SCHEMA_CACHE
+    burst = lineprotocol._COMPILE_BURST
+    parse("\n".join(f"m{i} k{i}=1\nm{i} k{i}=2" for i in range(burst + 5)))
+    assert len(cache.schemas) == burst
+    # Enough lines without a schema earn the next compile.
+    parse("\n".join(f"x a{i}=1" for i in range(lineprotocol._COMPILE_COST)))
+    parse("n k=1\nn k=2")
+    assert "n" in cache.by_measurement
 
 
 def test_schema_does_not_change_meaning_of_a_look_alike_line() -> None:
@@ -698,17 +703,19 @@ def test_schema_does_not_change_meaning_of_a_look_alike_line() -> None:
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("line", "message"),
     [
-        "m a=1,b=2=3,c 1",  # two "=" in one pair and none in another
-        "m a=1=2,3 1",
-        "m a=1,,b=2 1",
-        "m a==1 1",
+        # Two "=" in one pair and none in another: the counts match, the pairs do not.
+        ("m a=1,b=2=3,c 1", 'field "b": invalid number "2=3"'),
+        ("m a=1=2,3 1", 'field "a": invalid number "1=2"'),
+        ("m a=1,,b=2 1", "empty field key"),
+        ("m a==1 1", 'field "a": invalid value "=1"'),
     ],
 )
-def test_misaligned_pairs_are_never_accepted(line: str) -> None:
-    with pytest.raises(LineProtocolError):
-        parse(line)
+def test_misaligned_pairs_are_never_accepted(line: str, message: str) -> None:
+    assert error_of(line) == message
+    parse("m a=1,b=2 1\nm a=1,b=2 1")  # with a schema for "m" learned
+    assert error_of(line) == message
 
 
 def test_sum_overflow_of_finite_floats_is_accepted() -> None:

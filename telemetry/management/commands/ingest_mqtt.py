@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import InterfaceError, OperationalError, connection
+from django.db.migrations.executor import MigrationExecutor
 from prometheus_client import start_http_server
 
 from telemetry.mqtt import DEFAULT_TOPIC, BridgeStats, MqttBridge, default_url
@@ -21,6 +23,17 @@ def _line(stats: BridgeStats) -> str:
         f"duplicates={stats.duplicates} invalid={stats.invalid} retried={stats.retried} "
         f"errors={stats.errors}"
     )
+
+
+def _unapplied_migrations() -> int | None:
+    """How many migrations are missing; None if the database cannot say (the bridge waits)."""
+    try:
+        executor = MigrationExecutor(connection)
+        return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    except (OperationalError, InterfaceError):
+        return None
+    finally:
+        connection.close()  # the bridge thread opens its own
 
 
 class Command(BaseCommand):
@@ -70,6 +83,11 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        # A missing table is not a message's fault, but the bridge would drop every message
+        # as an unexpected error: refuse to start instead.
+        pending = _unapplied_migrations()
+        if pending:
+            raise CommandError(f"{pending} unapplied migrations: run manage.py migrate first")
         if options["metrics_port"]:
             start_http_server(options["metrics_port"])
 
@@ -95,6 +113,7 @@ class Command(BaseCommand):
                     self._say(_line(bridge.stats), quiet)
                     shown = received
         finally:
+            self._say("ingest_mqtt: stopping", quiet)
             bridge.stop()
         self._say(_line(bridge.stats) + " (stopped)", quiet)
 
