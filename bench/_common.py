@@ -57,7 +57,9 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 class Server:
     """uvicorn with ``workers`` processes against the bench database."""
 
-    def __init__(self, *, workers: int, port: int = 8799, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, workers: int, port: int = 8799, env: dict[str, str] | None = None
+    ) -> None:
         self.workers, self.port = workers, port
         self.url = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, **(env or {})}
@@ -67,10 +69,23 @@ class Server:
         import httpx
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "ops.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning",
-             "--no-access-log"],
-            cwd=ROOT, env=self.env,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "ops.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=self.env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
