@@ -24,8 +24,18 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 ping >/dev/null
 
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  if ! command -v mosquitto >/dev/null 2>&1; then
+    echo "[services] installing Mosquitto"
+    apt-get -qq update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -qq install mosquitto >/dev/null
+  fi
+  echo "[services] starting Mosquitto"
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf
+  for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.5; done
+fi
+
 DB="${ZENITH_TEST_DB:-zenith}"
 if ! psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='$DB'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -qc "create database $DB" >/dev/null
 fi
-echo "[services] PostgreSQL (TimescaleDB) and Redis are up"
+echo "[services] PostgreSQL (TimescaleDB), Redis and Mosquitto are up"

@@ -18,6 +18,31 @@ def _fresh_token_cache() -> Iterator[None]:
     tokencache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _empty_series_after_transactional_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Transactional tests commit; Django's flush empties model tables only, so the
+    time-series tables (raw SQL) are emptied here to keep tests independent."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not transactional:
+        return
+    from django.db import connection
+
+    from telemetry.stores import schema
+
+    tables = [schema.RAW_TABLE]
+    if connection.vendor == "postgresql":
+        tables += [schema.ROLLUP_1M, schema.ROLLUP_1H, schema.DIRTY_TABLE]
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {schema.RAW_TABLE}")
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

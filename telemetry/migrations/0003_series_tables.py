@@ -11,6 +11,7 @@ def create_series(apps, schema_editor):  # type: ignore[no-untyped-def]
     with schema_editor.connection.cursor() as cursor:
         if schema_editor.connection.vendor == "postgresql":
             schema.create_postgres(cursor, chunk_interval_hours=settings.TELEMETRY_CHUNK_HOURS)
+            schema.enable_compression(cursor, after_days=settings.TELEMETRY_COMPRESS_AFTER_DAYS)
         else:
             schema.create_sqlite(cursor)
 

@@ -41,6 +41,34 @@ def timescaledb_available(cursor: Any) -> bool:
     return cursor.fetchone() is not None
 
 
+def timescale_features(cursor: Any) -> dict[str, bool]:
+    """What the installed TimescaleDB offers. The Apache-licensed build (what Debian ships
+    and CI builds) has hypertables, ``time_bucket`` and ``drop_chunks``; compression and
+    continuous aggregates need the Timescale-licensed build."""
+    if not timescaledb_available(cursor):
+        return {"hypertable": False, "compression": False, "continuous_aggregates": False}
+    cursor.execute("SELECT current_setting('timescaledb.license', true)")
+    row = cursor.fetchone()
+    community = bool(row and row[0] == "timescale")
+    return {"hypertable": True, "compression": community, "continuous_aggregates": community}
+
+
+def enable_compression(cursor: Any, *, after_days: int) -> bool:
+    """Compress raw chunks older than ``after_days`` (segment by series, newest first)."""
+    if not timescale_features(cursor)["compression"]:
+        return False
+    cursor.execute(
+        f"ALTER TABLE {RAW_TABLE} SET (timescaledb.compress, "
+        "timescaledb.compress_segmentby = 'node_id, metric_id', "
+        "timescaledb.compress_orderby = 'time DESC')"
+    )
+    cursor.execute(
+        "SELECT add_compression_policy(%s::regclass, %s * interval '1 day', if_not_exists => true)",
+        [RAW_TABLE, after_days],
+    )
+    return True
+
+
 def create_postgres(cursor: Any, *, chunk_interval_hours: int) -> None:
     cursor.execute(
         f"""

@@ -143,3 +143,22 @@ def test_bucket_choice() -> None:
     assert selectors.bucket_for(start=T0, end=T0 + timedelta(hours=24), target_points=1440) == 60
     assert selectors.bucket_for(start=T0, end=T0 + timedelta(hours=1), target_points=500) == 10
     assert selectors.bucket_for(start=T0, end=T0 + timedelta(days=30), target_points=500) == 7200
+
+
+def test_extension_features_detected() -> None:
+    from telemetry.stores.schema import enable_compression, timescale_features
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        features = timescale_features(cursor)
+        cursor.execute("SELECT current_setting('timescaledb.license', true)")
+        license_name = cursor.fetchone()[0]
+        assert features["hypertable"] is True
+        assert features["compression"] is (license_name == "timescale")
+        assert enable_compression(cursor, after_days=7) is features["compression"]
+        cursor.execute(
+            "SELECT count(*) FROM timescaledb_information.hypertables "
+            "WHERE hypertable_name = 'telemetry_sample'"
+        )
+        assert cursor.fetchone()[0] == 1
