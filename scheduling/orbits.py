@@ -292,7 +292,9 @@ def elements_model(
         nu_wrapped * units.deg,
         epoch=hp["Time"](epoch_unix, format="unix", scale="utc"),
     )
-    r_gcrs, v_gcrs = (q.to_value(units.km / unit) for q, unit in zip(hap_orbit.rv(), (1, units.s), strict=False))
+    r_gcrs, v_gcrs = (
+        q.to_value(units.km / unit) for q, unit in zip(hap_orbit.rv(), (1, units.s), strict=False)
+    )
     tt1, tt2, _, _ = _tt_and_ut1(np.array([epoch_unix]), eop)
     gcrs_to_tod = np.asarray(erfa.pnm06a(tt1[0], tt2[0]), dtype=np.float64)
     p, ecc, inc, raan, argp, nu = hp["rv2coe"](

@@ -40,7 +40,7 @@ def _empty_series_after_transactional_tests(request: pytest.FixtureRequest) -> I
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
     else:
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {schema.RAW_TABLE}")
+            cursor.execute(f"DELETE FROM {schema.RAW_TABLE}")  # noqa: S608 - a constant
 
 
 @pytest.fixture

@@ -36,17 +36,17 @@ unless ``refraction=True``, then apparent; the horizon at azimuth ``az`` is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-import numpy.typing as npt
 
 from scheduling import orbits, timescale
 from scheduling.geometry import Station
 from scheduling.orbits import Key
 from scheduling.passes._numeric import ROOT_TOLERANCE_S, BoolArray, IntArray
-from scheduling.passes._sweep import PEAK_MARGIN_DEG, Search, Spans, concat_spans
+from scheduling.passes._sweep import PEAK_MARGIN_DEG, Grid, Search, Spans, concat_spans
 from scheduling.timescale import FloatArray
 
 __all__ = [
@@ -191,11 +191,14 @@ def find_passes(
     refraction: bool = False,
     eop: timescale.EarthOrientation | None = None,
     progress: ProgressCallback | None = None,
+    threads: int = 1,
 ) -> PassTable:
     """Every pass of every orbit over every station between ``start`` and ``end``.
 
     ``min_culmination_deg`` drops passes whose highest elevation inside the window is
     lower. ``progress`` is called with the fraction done (0..1) as chunks complete.
+    ``threads`` > 1 searches chunks of spacecraft concurrently (worth it on a machine
+    with idle cores; a Celery worker already runs one search per core).
     Orbits that cannot be propagated over the window are listed in ``errors``.
     """
     t0, t1 = timescale.unix_seconds(start), timescale.unix_seconds(end)
@@ -211,12 +214,25 @@ def find_passes(
         except (ValueError, ZeroDivisionError, RuntimeError) as exc:
             errors[index] = f"cannot characterise orbit: {exc}"
     search = Search(all_stations, t0, t1, refraction, eop)
-    results: list[tuple[IntArray, Spans]] = []
-    total = max(1, sum(len(v) for v in buckets.values()))
-    done = 0
+    jobs = []
     for step, members in sorted(buckets.items()):
-        for group, spans in search.bucket(step, members, all_orbits, errors):
-            results.append((group, spans))
+        grid = search.grid(step)
+        for first in range(0, len(members), grid.chunk):
+            jobs.append((grid, np.asarray(members[first : first + grid.chunk], dtype=np.intp)))
+    results: list[tuple[IntArray, Spans]] = []
+    total, done = max(1, len(all_orbits)), 0
+
+    def run(job: tuple[Grid, IntArray]) -> tuple[IntArray, Spans | None, dict[int, str]]:
+        return search.chunk(job[0], job[1], all_orbits)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        # numpy releases the GIL in its array loops, so chunks overlap on several cores.
+        for (_, group), (ok_group, spans, chunk_errors) in zip(
+            jobs, pool.map(run, jobs) if threads > 1 else map(run, jobs), strict=True
+        ):
+            errors.update(chunk_errors)
+            if spans is not None:
+                results.append((ok_group, spans))
             done += len(group)
             if progress is not None:
                 progress(min(0.99, done / total))
@@ -237,15 +253,21 @@ def _tca(spans: Spans) -> tuple[FloatArray, FloatArray, FloatArray]:
     Candidates are the culminations and the two ends: an end wins only when the pass
     is clipped there, or cut by a mask while still rising or setting.
     """
-    n = len(spans)
-    span = np.concatenate([spans.culm_span, np.arange(n), np.arange(n)])
-    t = np.concatenate([spans.culm_t, spans.aos, spans.los])
-    el = np.concatenate([spans.culm_el, spans.aos_el, spans.los_el])
-    az = np.concatenate([spans.culm_az, spans.aos_az, spans.los_az])
-    order = np.lexsort((el, span))
-    last = np.concatenate([span[order][1:] != span[order][:-1], [True]]) if n else []
-    best = order[np.flatnonzero(last)]
-    return t[best], el[best], az[best]
+    # Start from the higher end, then let any higher culmination win.
+    aos_higher = spans.aos_el >= spans.los_el
+    t = np.where(aos_higher, spans.aos, spans.los)
+    el = np.where(aos_higher, spans.aos_el, spans.los_el)
+    az = np.where(aos_higher, spans.aos_az, spans.los_az)
+    if spans.culm_span.size:
+        # Culminations sorted by (span, elevation): the last of each span is its highest.
+        order = np.argsort(spans.culm_span * 1000.0 + spans.culm_el, kind="stable")
+        span = spans.culm_span[order]
+        top = order[np.concatenate([span[1:] != span[:-1], [True]])]
+        owner = spans.culm_span[top]
+        wins = spans.culm_el[top] > el[owner]
+        owner, top = owner[wins], top[wins]
+        t[owner], el[owner], az[owner] = spans.culm_t[top], spans.culm_el[top], spans.culm_az[top]
+    return t, el, az
 
 
 def _assemble(
@@ -271,11 +293,12 @@ def _assemble(
     for g, station in enumerate(stations):
         for start, stop in station.maintenance:
             in_maintenance |= (spans.sta == g) & (spans.aos < stop) & (spans.los > start)
-    order = np.lexsort((spans.sta, orbit_index, spans.aos))
+    # Stable sort: ties in AOS keep the (deterministic) search order.
+    order = np.argsort(spans.aos, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     culm_pass = rank[spans.culm_span]
-    culm_order = np.lexsort((spans.culm_t, culm_pass))
+    culm_order = np.argsort(culm_pass, kind="stable")  # already in time order per pass
     return PassTable(
         orbits=all_orbits,
         stations=stations,

@@ -29,7 +29,7 @@ PEAK_MARGIN_DEG = 1.0
 DETECTION_STEP_S = 480.0
 DETECTION_STRIDE = 4
 # Pair arrays per chunk (spacecraft x detection points x stations): bounds memory.
-CHUNK_ELEMENTS = 1_500_000
+CHUNK_ELEMENTS = 750_000
 # Sampling of passes over stations with azimuth-dependent masks (seconds, min-max).
 MASK_SAMPLE_S = (0.5, 10.0)
 # Model-space (x in [0, 1]) tolerance of first guesses: ~1e-4 s over an interval.
@@ -164,7 +164,20 @@ class Detection:
     dv: FloatArray
 
     def state(self, s: IntArray, j: IntArray, g: IntArray) -> FloatArray:
-        return np.stack([self.u[s, j, g], self.rho2[s, j, g], self.du[s, j, g], self.dv[s, j, g]])
+        """Rows u, rho2, du, dv at the given (spacecraft, point, station) triples."""
+        _, points, stations = self.u.shape
+        flat = (s * points + j) * stations + g
+        return np.stack([np.take(a, flat) for a in (self.u, self.rho2, self.du, self.dv)])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A uniform propagation grid, its detection points and the chunk size over it."""
+
+    step: float
+    times: FloatArray
+    det: IntArray
+    chunk: int
 
 
 class Search:
@@ -199,14 +212,8 @@ class Search:
         self.k_high = high * np.abs(high) - self.c
         self.masked = np.array([not s.horizon.is_flat for s in stations], dtype=bool)
 
-    def bucket(
-        self,
-        step: float,
-        members: list[int],
-        all_orbits: tuple[orbits.Orbit, ...],
-        errors: dict[int, str],
-    ) -> list[tuple[IntArray, Spans]]:
-        """Search the spacecraft sharing one grid step, a chunk of them at a time.
+    def grid(self, step: float) -> Grid:
+        """The propagation and detection grids for one grid step.
 
         The grid starts four steps before the first detection point (one detection
         stride before the window) and ends five after the last, so that every
@@ -214,41 +221,40 @@ class Search:
         """
         stride = max(1, min(DETECTION_STRIDE, round(DETECTION_STEP_S / step)))
         lead = (stride + 4) * step
-        grid_start = self.t0 - lead
         count = math.ceil((self.t1 - self.t0 + 2 * lead + step) / step) + 1
-        grid = grid_start + step * np.arange(count, dtype=np.float64)
+        times = self.t0 - lead + step * np.arange(count, dtype=np.float64)
         det = (stride + 4) + stride * np.arange(math.ceil((self.t1 - self.t0) / step / stride) + 3)
         det = det[det <= count - 6]
         chunk = max(1, CHUNK_ELEMENTS // (det.size * max(1, len(self.stations))))
-        out = []
-        for first in range(0, len(members), chunk):
-            group = np.asarray(members[first : first + chunk], dtype=np.intp)
-            states = orbits.propagate([all_orbits[i] for i in group], grid, eop=self.eop)
-            ok = np.array([err is None for err in states.errors], dtype=bool)
-            for local, err in enumerate(states.errors):
-                if err is not None:
-                    errors[int(group[local])] = err
-            if not ok.any() or not self.stations:
-                continue
-            r, v = orbits.teme_to_ecef(states.r_km[ok], states.v_km_s[ok], states.theta)
-            bucket = Bucket(
-                grid_start_s=grid_start,
-                step_s=step,
-                nodes=count,
-                r_flat=np.ascontiguousarray(r.reshape(-1, 3)),
-                site_pos=self.site_pos,
-                site_east=self.site_east,
-                site_north=self.site_north,
-                site_up=self.site_up,
-            )
-            detection = self._detect(r[:, det], v[:, det], grid[det])
-            spans = self._spans(bucket, detection)
-            spans.fill_ends(bucket, self.refraction)
-            self._culminations(bucket, spans, detection)
-            if self.masked.any():
-                spans = self._recut_masks(bucket, spans)
-            out.append((group[ok], spans))
-        return out
+        return Grid(step, times, det, chunk)
+
+    def chunk(
+        self, grid: Grid, group: IntArray, all_orbits: tuple[orbits.Orbit, ...]
+    ) -> tuple[IntArray, Spans | None, dict[int, str]]:
+        """Search one chunk of spacecraft sharing ``grid``: their spans, and failures."""
+        states = orbits.propagate([all_orbits[i] for i in group], grid.times, eop=self.eop)
+        errors = {int(group[k]): e for k, e in enumerate(states.errors) if e is not None}
+        ok = np.array([e is None for e in states.errors], dtype=bool)
+        if not ok.any() or not self.stations:
+            return group[ok], None, errors
+        r, v = orbits.teme_to_ecef(states.r_km[ok], states.v_km_s[ok], states.theta)
+        bucket = Bucket(
+            grid_start_s=float(grid.times[0]),
+            step_s=grid.step,
+            nodes=grid.times.size,
+            r_flat=np.ascontiguousarray(r.reshape(-1, 3)),
+            site_pos=self.site_pos,
+            site_east=self.site_east,
+            site_north=self.site_north,
+            site_up=self.site_up,
+        )
+        detection = self._detect(r[:, grid.det], v[:, grid.det], grid.times[grid.det])
+        spans = self._spans(bucket, detection)
+        spans.fill_ends(bucket, self.refraction)
+        self._culminations(bucket, spans, detection)
+        if self.masked.any():
+            spans = self._recut_masks(bucket, spans)
+        return group[ok], spans, errors
 
     # -- 1. detection and crossings -----------------------------------------------------------
 
@@ -421,7 +427,16 @@ class Search:
         times = np.concatenate([t, np.full(n_open, -np.inf)])
         up = np.concatenate([rising, np.ones(n_open, dtype=bool)])
         extra = np.hstack([aux, np.full((rows, n_open), np.nan)])
-        order = np.lexsort((up, times, pair))
+
+        def ordered(pair: IntArray, times: FloatArray, up: BoolArray) -> IntArray:
+            # One int64 key: pair, then time (to 1 us, infinities at the ends), then
+            # setting before rising at equal times.
+            span = self.t1 - self.t0 + 2.0e6
+            micro = np.round(np.clip(times - self.t0 + 1.0e6, 0.0, span) * 1e6).astype(np.int64)
+            key = (pair.astype(np.int64) * (int(span * 1e6) + 1) + micro) * 2 + up
+            return np.argsort(key, kind="stable")
+
+        order = ordered(pair, times, up)
         pair, times, up, extra = pair[order], times[order], up[order], extra[:, order]
         # Numerically coincident crossings could repeat a direction: drop repeats.
         while pair.size:
@@ -439,7 +454,7 @@ class Search:
             times = np.concatenate([times, np.full(n_dangling, np.inf)])
             up = np.concatenate([up, np.zeros(n_dangling, dtype=bool)])
             extra = np.hstack([extra, np.full((rows, n_dangling), np.nan)])
-            order = np.lexsort((up, times, pair))
+            order = ordered(pair, times, up)
             pair, times, extra = pair[order], times[order], extra[:, order]
         aos, los, span_pair = times[0::2], times[1::2], pair[0::2]
         aos_x, los_x = extra[:, 0::2], extra[:, 1::2]
