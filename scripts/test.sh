@@ -14,4 +14,7 @@ BIN=.venv/bin
 echo "== ruff";          $BIN/ruff check . && $BIN/ruff format --check .
 echo "== mypy";          $BIN/mypy ops telemetry scheduling
 echo "== import-linter"; $BIN/lint-imports
+if docker compose version >/dev/null 2>&1; then
+  echo "== compose";     docker compose -f deploy/compose.yaml config -q
+fi
 echo "== pytest";        $BIN/pytest "$@"
