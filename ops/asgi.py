@@ -7,6 +7,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops.settings")
+# Tells settings to pool database connections (see DATABASES there).
+os.environ.setdefault("ZENITH_ASGI_SERVER", "1")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: the routing imports models.
