@@ -80,3 +80,76 @@ def test_database_outage_answers_503_and_loses_nothing_acknowledged(
     assert health.status_code == 503 and health.json()["checks"]["database"]["ok"] is False
     assert retried == [5, 6, 7]
     assert sample_count("leo-001") == 16  # 8 samples x 2 metrics, each exactly once
+
+
+def test_postgresql_stopped_and_restarted(tmp_path: Path) -> None:
+    """A real PostgreSQL server stopped under a running Zenith, then started again."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from tests.support import pgcluster
+
+    if not pgcluster.available():
+        pytest.skip("needs the PostgreSQL server binaries")
+    cluster = pgcluster.TempCluster().init()
+    try:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE zenith")
+        env = {
+            "DATABASE_URL": cluster.url("zenith"),
+            "SECRET_KEY": "outage-test-secret-key-0123456789abcdef",
+            "ZENITH_VAR_DIR": str(tmp_path),
+            "DB_CONNECT_TIMEOUT": "2",
+        }
+        full_env = {**__import__("os").environ, **env}
+        root = Path(__file__).resolve().parents[2]
+        setup = (
+            "import django; django.setup();"
+            "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+            "from ops.fleet import services as s;"
+            "s.spacecraft_create(slug='leo-001', name='leo-001');"
+            "a = s.service_account_get_or_create(name='gw');"
+            "print(s.token_create(account=a, name='gw', scopes=['ingest']).secret)"
+        )
+        secret = (
+            subprocess.run(
+                [sys.executable, "-c", setup],
+                cwd=root,
+                env={**full_env, "DJANGO_SETTINGS_MODULE": "ops.settings"},
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=300,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        headers = {"Authorization": f"Bearer {secret}"}
+        with (
+            ZenithServer(env, tmp_path / "server.log") as server,
+            httpx.Client(base_url=server.url, headers=headers, timeout=30) as client,
+        ):
+            assert client.post("/api/v1/telemetry", json=_body(0)).status_code == 200
+            cluster.stop()
+            down = client.post("/api/v1/telemetry", json=_body(1))
+            health = client.get("/healthz")
+            cluster.start()
+            cluster.wait_ready()
+            retried = None
+            for _attempt in range(30):
+                retried = client.post("/api/v1/telemetry", json=_body(1))
+                if retried.status_code == 200:
+                    break
+            replay = client.post("/api/v1/telemetry", json=_body(0))
+        assert down.status_code == 503 and down.headers["Retry-After"]
+        assert down.json()["error"] == "unavailable"
+        assert health.status_code == 503
+        assert retried is not None and retried.status_code == 200
+        assert replay.json()["written"] == 0 and replay.json()["duplicates"] == 2
+        with psycopg.connect(cluster.url("zenith")) as conn:
+            count = conn.execute("SELECT count(*) FROM telemetry_sample").fetchone()
+        assert count is not None and count[0] == 4  # both samples, each metric once
+    finally:
+        cluster.destroy()
