@@ -20,8 +20,11 @@ from tests.telemetry.conftest import sample_count
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
+BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+
+
 def _body(i: int) -> dict[str, Any]:
-    ts = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10) + timedelta(seconds=i)
+    ts = BASE + timedelta(seconds=i)
     return {
         "samples": [
             {
