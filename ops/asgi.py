@@ -7,20 +7,29 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops.settings")
-# Tells settings to pool database connections (see DATABASES there).
-os.environ.setdefault("ZENITH_ASGI_SERVER", "1")
-django_asgi_app = get_asgi_application()
+# Tells settings to pool database connections (see DATABASES there); removed again so
+# processes started from this one (commands, test servers) decide for themselves.
+_previous = os.environ.get("ZENITH_ASGI_SERVER")
+os.environ["ZENITH_ASGI_SERVER"] = "1"
+try:
+    django_asgi_app = get_asgi_application()
+finally:
+    if _previous is None:
+        os.environ.pop("ZENITH_ASGI_SERVER", None)
+    else:
+        os.environ["ZENITH_ASGI_SERVER"] = _previous
 
 # Imported after Django is set up: the routing imports models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from ops.bodylimit import BodyLimitMiddleware  # noqa: E402
 from ops.console.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -106,7 +106,7 @@ def env_url(name: str, *, schemes: set[str], default: str | None = None) -> str 
     if parts.scheme not in schemes:
         allowed = ", ".join(sorted(schemes))
         raise ImproperEnvironment(name, f"scheme must be one of {allowed}, got {parts.scheme!r}")
-    if not parts.hostname and parts.scheme not in {"sqlite", "memory", "filesystem"}:
+    if not parts.hostname and parts.scheme not in {"sqlite", "memory", "filesystem", "unix"}:
         raise ImproperEnvironment(name, f"has no host: {value!r}")
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port

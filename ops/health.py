@@ -82,10 +82,13 @@ def run_checks() -> tuple[bool, dict[str, Any]]:
         "broker": check_broker,
         **_EXTRA_CHECKS,
     }
+    informational: set[str] = set()
     if settings.INFLUXDB_URL:
         from telemetry.sinks.influx import get_sink
 
+        # The mirror never affects the primary write, so it never fails the probe either.
         checks["influxdb_sink"] = lambda: get_sink().health()
+        informational.add("influxdb_sink")
     timeout = settings.ZENITH_HEALTH_TIMEOUT_S
     futures = {name: _POOL.submit(fn) for name, fn in checks.items()}
     results: dict[str, Any] = {}
@@ -98,4 +101,14 @@ def run_checks() -> tuple[bool, dict[str, Any]]:
         except Exception as exc:
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         results[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return all(r.get("ok") for r in results.values()), results
+        results[name]["required"] = name not in informational
+    ok = all(r.get("ok") for name, r in results.items() if name not in informational)
+    return ok, results
+
+
+def public_view(results: dict[str, Any]) -> dict[str, Any]:
+    """What anonymous callers (load balancers) see: up or down, no hosts, versions or errors."""
+    return {
+        name: {"ok": bool(r.get("ok")), "required": r.get("required", True)}
+        for name, r in results.items()
+    }

@@ -148,6 +148,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis, channels, celery --------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss", "unix"})
+if DATABASE_URL and not REDIS_URL and not env_bool("ZENITH_ALLOW_NO_REDIS", False):
+    # Without Redis the channel layer is per process: consoles would miss what other
+    # server processes ingest. Single-process setups may opt out explicitly.
+    raise ImproperEnvironment(
+        "REDIS_URL", "is required with DATABASE_URL (or set ZENITH_ALLOW_NO_REDIS=true)"
+    )
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -289,6 +295,10 @@ ZENITH_TOKEN_LAST_USED_RESOLUTION_S = env_int("ZENITH_TOKEN_LAST_USED_RESOLUTION
 ZENITH_TOKEN_CACHE_S = env_int("ZENITH_TOKEN_CACHE_S", 5, minimum=0, maximum=300)
 ZENITH_HEALTH_TIMEOUT_S = env_int("ZENITH_HEALTH_TIMEOUT_S", 3, minimum=1, maximum=60)
 ZENITH_METRICS_PUBLIC = env_bool("ZENITH_METRICS_PUBLIC", False)
+# --- scheduling ---------------------------------------------------------------------
+# UT1-UTC and leap seconds; the bundled table is used when unset (manage.py update_eop).
+ZENITH_EOP_FILE = env_str("ZENITH_EOP_FILE")
+
 # --- telemetry ---------------------------------------------------------------------
 TELEMETRY_CHUNK_HOURS = env_int("TELEMETRY_CHUNK_HOURS", 6, minimum=1, maximum=24 * 7)
 TELEMETRY_MAX_AGE_DAYS = env_int("TELEMETRY_MAX_AGE_DAYS", 30, minimum=1)

@@ -32,3 +32,4 @@ urlpatterns = [
 ]
 
 handler404 = "ops.console.views.not_found"
+handler500 = "ops.console.views.server_error"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from ops import health, metrics
 from ops.fleet.access import scopes_for_user
@@ -12,11 +12,28 @@ from ops.fleet.apiutils import error_body
 from ops.fleet.auth import bearer_secret, principal_for_secret
 
 
-@require_GET
+def _caller_scopes(request: HttpRequest) -> frozenset[str]:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        secret = bearer_secret(header)
+        principal = principal_for_secret(secret) if secret else None
+        return principal.scopes if principal else frozenset()
+    return scopes_for_user(request.user)
+
+
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Open to load balancers: says only up or down per dependency, no data."""
+    """Open to load balancers: up or down per dependency. Details (errors, versions,
+    latencies) only for callers holding the ``admin`` scope."""
     ok, checks = health.run_checks()
-    body = {"status": "ok" if ok else "unavailable", "checks": checks}
+    try:
+        detailed = "admin" in _caller_scopes(request)
+    except Exception:
+        detailed = False
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "checks": checks if detailed else health.public_view(checks),
+    }
     response = JsonResponse(body, status=200 if ok else 503)
     if not ok:
         response["Retry-After"] = "5"
@@ -28,14 +45,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus scrape; needs an ``admin`` token or role unless ZENITH_METRICS_PUBLIC."""
     if not settings.ZENITH_METRICS_PUBLIC:
-        scopes: frozenset[str] = frozenset()
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if header:
-            secret = bearer_secret(header)
-            principal = principal_for_secret(secret) if secret else None
-            scopes = principal.scopes if principal else frozenset()
-        else:
-            scopes = scopes_for_user(request.user)
+        scopes = _caller_scopes(request)
         if not scopes:
             response = JsonResponse(
                 error_body("not_authenticated", "a token or session is required"), status=401

@@ -146,6 +146,13 @@ def perigee_timescale_s(orbit: Orbit) -> float:
     return r_p / v_p
 
 
+def eccentricity(orbit: Orbit) -> float:
+    """Eccentricity (SGP4's mean one for a TLE)."""
+    if isinstance(orbit, TleOrbit):
+        return float(_tle_satrec(orbit).ecco)
+    return orbit.eccentricity
+
+
 # --- element sets ------------------------------------------------------------------------
 
 
@@ -183,9 +190,9 @@ def _hapsira() -> dict[str, Any]:
 
     m_to_e, e_to_nu = angles.M_to_E, angles.E_to_nu
 
-    @numba.vectorize(["float64(float64, float64)"], cache=True)  # type: ignore[misc]
+    @numba.vectorize(["float64(float64, float64)"], cache=True)
     def mean_to_true(mean_anomaly: float, ecc: float) -> float:
-        return e_to_nu(m_to_e(mean_anomaly, ecc), ecc)  # type: ignore[no-any-return]
+        return float(e_to_nu(m_to_e(mean_anomaly, ecc), ecc))
 
     return {
         "units": units,
@@ -353,8 +360,8 @@ def ecef_to_teme(r: FloatArray, v: FloatArray, theta: FloatArray) -> tuple[Float
     vy = v[..., 1] + EARTH_ROTATION_RAD_S * r[..., 0]
     x = cos_t * r[..., 0] - sin_t * r[..., 1]
     y = sin_t * r[..., 0] + cos_t * r[..., 1]
-    wx = cos_t * vx - sin_t * vy
-    wy = sin_t * vx + cos_t * vy
+    wx = np.asarray(cos_t * vx - sin_t * vy, dtype=np.float64)
+    wy = np.asarray(sin_t * vx + cos_t * vy, dtype=np.float64)
     return np.stack([x, y, r[..., 2]], axis=-1), np.stack([wx, wy, v[..., 2]], axis=-1)
 
 
@@ -431,67 +438,3 @@ def propagate(
             v_itrs[:, 1] -= EARTH_ROTATION_RAD_S * r_itrs[:, 0]
             r[i], v[i] = ecef_to_teme(r_itrs, v_itrs, theta)
     return Propagation(times, r, v, tuple(errors), theta)
-
-
-# --- interpolation between grid points ---------------------------------------------------------
-
-
-def _hermite_matrix() -> FloatArray:
-    """Coefficients of the 8 basis polynomials of the degree-7 Hermite interpolant.
-
-    Nodes at tau = -1, 0, 1, 2 (grid steps); the interpolant matches position and
-    velocity at all four. Row j of the result holds the power-series coefficients of
-    basis j: position weights for nodes 0..3, then velocity weights (per unit tau).
-    """
-    nodes = np.array([-1.0, 0.0, 1.0, 2.0])
-    powers = np.arange(8)
-    values = nodes[:, None] ** powers[None, :]
-    slopes = np.zeros((4, 8))
-    slopes[:, 1:] = powers[1:] * nodes[:, None] ** (powers[1:] - 1)
-    constraints = np.vstack([values, slopes])  # (8 conditions, 8 coefficients)
-    return np.asarray(np.linalg.inv(constraints).T, dtype=np.float64)
-
-
-_HERMITE = _hermite_matrix()
-_HERMITE_D = _HERMITE[:, 1:] * np.arange(1, 8)[None, :]
-
-
-def interpolate_states(
-    grid_start_s: float,
-    step_s: float,
-    r_km: FloatArray,
-    v_km_s: FloatArray,
-    sat: npt.NDArray[np.intp],
-    unix_s: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """States of spacecraft ``sat[i]`` at ``unix_s[i]`` from a uniform grid of states.
-
-    Degree-7 Hermite through the four surrounding grid points (positions and
-    velocities): its error scales as (step / perigee timescale)^8, millimetres for
-    LEO at 480 s steps, so refinement never has to call SGP4 again. Queries must lie
-    at least one step inside the grid on the left and two on the right.
-    """
-    position = (unix_s - grid_start_s) / step_s
-    k = np.floor(position).astype(np.intp)
-    k = np.clip(k, 1, r_km.shape[1] - 3)
-    tau = position - k
-    tau_powers = tau[:, None] ** np.arange(8)[None, :]
-    weights = tau_powers @ _HERMITE.T  # (Q, 8)
-    d_weights = tau_powers[:, :7] @ _HERMITE_D.T  # (Q, 8), per unit tau
-    nodes = k[:, None] + np.arange(-1, 3)[None, :]  # (Q, 4)
-    r_nodes = r_km[sat[:, None], nodes]  # (Q, 4, 3)
-    v_nodes = v_km_s[sat[:, None], nodes] * step_s
-    r = np.einsum("qn,qnc->qc", weights[:, :4], r_nodes) + np.einsum(
-        "qn,qnc->qc", weights[:, 4:], v_nodes
-    )
-    v = (
-        np.einsum("qn,qnc->qc", d_weights[:, :4], r_nodes)
-        + np.einsum("qn,qnc->qc", d_weights[:, 4:], v_nodes)
-    ) / step_s
-    return r, v
-
-
-def eccentricity(orbit: Orbit) -> float:
-    if isinstance(orbit, TleOrbit):
-        return float(_tle_satrec(orbit).ecco)
-    return orbit.eccentricity

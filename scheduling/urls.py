@@ -1,5 +1,14 @@
 """Scheduling API routes, included under /api/v1/ by ops/urls.py."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from scheduling import api
+
+router = SimpleRouter(trailing_slash=False)
+# Jobs first: /passes/jobs/{id} must not be read as a pass id (pass ids are digits too,
+# but "jobs" is not, and the pass routes only take digits).
+router.register("passes/jobs", api.PredictionJobViewSet, basename="prediction-job")
+router.register("passes", api.PassViewSet, basename="pass")
+
+urlpatterns: list[URLPattern | URLResolver] = [path("", include(router.urls))]

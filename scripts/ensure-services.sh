@@ -13,6 +13,21 @@ if ! command -v redis-server >/dev/null 2>&1; then
   apt-get -qq update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -qq install redis-server >/dev/null
 fi
 
+# The tests connect over TCP as postgres without a password (trust), as on the CI machines.
+# A freshly installed Debian cluster asks for one (scram-sha-256): trust loopback instead.
+if ! PGCONNECT_TIMEOUT=3 psql -w -h 127.0.0.1 -U postgres -Atqc 'select 1' >/dev/null 2>&1; then
+  if pg_isready -h 127.0.0.1 -q 2>/dev/null || pg_ctlcluster --skip-systemctl-redirect 15 main start 2>/dev/null; then
+    hba="$(ls -d /etc/postgresql/15/*/ | head -n1)pg_hba.conf"
+    if [ -f "$hba" ] && ! grep -q "zenith-test-trust" "$hba"; then
+      echo "[services] trusting loopback connections in $hba (test machine)"
+      printf '%s\n%s\n%s\n' "# zenith-test-trust" \
+        "host all all 127.0.0.1/32 trust" "host all all ::1/128 trust" | cat - "$hba" > "$hba.new"
+      mv "$hba.new" "$hba" && chown postgres:postgres "$hba"
+      pg_ctlcluster --skip-systemctl-redirect 15 "$(basename "$(dirname "$hba")")" reload || true
+    fi
+  fi
+fi
+
 bash scripts/ensure-timescaledb.sh
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
@@ -30,6 +45,9 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
     apt-get -qq update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -qq install mosquitto >/dev/null
   fi
   echo "[services] starting Mosquitto"
+  # Its pid and log folders vanish with /run on a fresh boot or container.
+  install -d -o mosquitto -g mosquitto /run/mosquitto /var/log/mosquitto 2>/dev/null \
+    || mkdir -p /run/mosquitto /var/log/mosquitto
   mosquitto -d -c /etc/mosquitto/mosquitto.conf
   for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.5; done
 fi

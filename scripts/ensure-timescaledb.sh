@@ -14,13 +14,14 @@ PGHOST_ARGS=(-h 127.0.0.1 -U postgres -Atq)
 log() { printf '[timescaledb] %s\n' "$*"; }
 
 cluster_conf() { ls -d /etc/postgresql/"${PG_MAJOR}"/*/ | head -n1; }
+cluster_name() { basename "$(cluster_conf)"; }
 
 pg_running() { pg_isready -h 127.0.0.1 -q; }
 
 start_pg() {
   if ! pg_running; then
     log "starting PostgreSQL ${PG_MAJOR}"
-    pg_ctlcluster --skip-systemctl-redirect "${PG_MAJOR}" main start || true
+    pg_ctlcluster --skip-systemctl-redirect "${PG_MAJOR}" "$(cluster_name)" start || true
     for _ in $(seq 1 30); do pg_running && return 0; sleep 1; done
     log "PostgreSQL did not come up"; return 1
   fi
@@ -59,8 +60,14 @@ enable() {
     return 0
   fi
   log "enabling shared_preload_libraries in $conf"
-  printf "\n# added by zenith scripts/ensure-timescaledb.sh\nshared_preload_libraries = 'timescaledb'\ntimescaledb.telemetry_level = off\n" >> "$conf"
-  pg_ctlcluster --skip-systemctl-redirect "${PG_MAJOR}" main restart
+  # Keep libraries already preloaded: the last active setting wins, so extend it.
+  local current
+  current="$(grep -E "^\s*shared_preload_libraries\s*=" "$conf" | tail -n1 \
+             | sed -E "s/^[^=]*=\s*'([^']*)'.*/\1/" || true)"
+  local wanted="timescaledb"
+  [ -n "$current" ] && wanted="$current,timescaledb"
+  printf "\n# added by zenith scripts/ensure-timescaledb.sh\nshared_preload_libraries = '%s'\ntimescaledb.telemetry_level = off\n" "$wanted" >> "$conf"
+  pg_ctlcluster --skip-systemctl-redirect "${PG_MAJOR}" "$(cluster_name)" restart
   for _ in $(seq 1 30); do pg_running && return 0; sleep 1; done
   log "PostgreSQL did not come back"; return 1
 }

@@ -11,6 +11,7 @@ PY=.venv/bin/python
 $PY manage.py migrate --no-input -v0
 $PY manage.py collectstatic --no-input -v0
 $PY manage.py seed_demo
+$PY manage.py predict_passes --no-progress
 VAR="${ZENITH_VAR_DIR:-var}"
 mkdir -p "$VAR/log"
 PIDS=()

@@ -26,6 +26,8 @@ from telemetry.models import Metric
 INGEST = frozenset({"ingest", "admin"})
 READ = frozenset({"schedule", "operate", "admin"})
 MAX_RAW_POINTS = 100_000
+MAX_EXPORT_METRICS = 10
+MAX_EXPORT_RANGE = timedelta(days=7)
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -328,6 +330,15 @@ class ExportView(APIView):
             errors["metric"] = "give at least one metric"
         if not request.query_params.get("node"):
             errors["node"] = "is required"
+        if len(names) > MAX_EXPORT_METRICS:
+            errors["metric"] = f"at most {MAX_EXPORT_METRICS} metrics per export"
+        if "start" in bounds and "end" in bounds:
+            if bounds["end"] <= bounds["start"]:
+                errors["end"] = "must be after start"
+            elif bounds["end"] - bounds["start"] > MAX_EXPORT_RANGE:
+                # Under ASGI a streamed response from a sync iterator is collected in
+                # memory first; bounded exports keep that bounded (split longer ones).
+                errors["start"] = f"an export covers at most {MAX_EXPORT_RANGE.days} days"
         if errors:
             raise InvalidTelemetry(next(iter(errors.values())), fields=errors)
         node = _node(request, request.query_params["node"])

@@ -12,13 +12,13 @@ best effort: a channel-layer failure is counted and logged, never raised into in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from prometheus_client import Counter
@@ -59,7 +59,13 @@ class Coalescer:
         self.wake.set()
 
     def _run(self) -> None:
-        send = async_to_sync(self._send)
+        # One event loop for the thread's life: the channel layer keeps its Redis
+        # connection per loop, so a fresh loop per flush would reconnect every time.
+        loop = asyncio.new_event_loop()
+
+        def send(batch: dict[str, dict[str, tuple[str, float]]]) -> None:
+            loop.run_until_complete(self._send(batch))
+
         while True:
             self.wake.wait()
             self.wake.clear()

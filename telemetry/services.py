@@ -40,19 +40,20 @@ def ingest_window(*, now: datetime) -> Window:
 
 def _resolve(samples: Samples, *, allowed_node_ids: frozenset[int] | None) -> Batch:
     node_map = registry.node_ids(samples.nodes)
+    if allowed_node_ids is not None:
+        # Checked before existence, so a restricted token cannot probe for other slugs.
+        refused = sorted({n for n in samples.nodes if node_map.get(n) not in allowed_node_ids})
+        if refused:
+            raise NodeNotAllowed(
+                f"this token may not write telemetry for {', '.join(refused)}",
+                fields={"node": f"not allowed: {', '.join(refused)}"},
+            )
     unknown: dict[str, str] = {}
     for where, node in zip(samples.where, samples.nodes, strict=True):
         if node not in node_map and len(unknown) < 20:
             unknown[f"{where}.node"] = f"unknown spacecraft {node!r}"
     if unknown:
         raise UnknownNode(next(iter(unknown.values())), fields=unknown)
-    if allowed_node_ids is not None:
-        refused = sorted({n for n in samples.nodes if node_map[n] not in allowed_node_ids})
-        if refused:
-            raise NodeNotAllowed(
-                f"this token may not write telemetry for {', '.join(refused)}",
-                fields={"node": f"not allowed: {', '.join(refused)}"},
-            )
     names = {name for metrics in samples.metrics for name in metrics}
     metric_map, refused_metrics = registry.metric_ids(
         names, register=settings.TELEMETRY_UNKNOWN_METRICS == "register"

@@ -34,8 +34,19 @@ def test_healthz_503_when_channel_layer_down(client: Client, settings: object) -
     assert response["Retry-After"]
     body = response.json()
     assert body["status"] == "unavailable"
-    assert body["checks"]["channel_layer"]["ok"] is False
+    assert body["checks"]["channel_layer"] == {"ok": False, "required": True}
     assert body["checks"]["database"]["ok"] is True
+    assert "127.0.0.1" not in response.content.decode()  # no hosts or errors for anonymous
+
+
+def test_healthz_details_for_admins_only(
+    client: Client, client_with_token: Callable[..., APIClient]
+) -> None:
+    anonymous = client.get("/healthz").json()["checks"]["database"]
+    assert set(anonymous) == {"ok", "required"}
+    detailed = client_with_token("admin").get("/healthz").json()["checks"]["database"]
+    assert detailed["vendor"] == "postgresql" and "latency_ms" in detailed
+    assert client.head("/healthz").status_code == 200
 
 
 def test_metrics_need_admin(client_with_token: Callable[..., APIClient], api: APIClient) -> None:

@@ -24,6 +24,14 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("server_error", "internal error; it has been logged"), status=500
+        )
+    return render(request, "500.html", status=500)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(

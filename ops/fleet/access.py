@@ -33,7 +33,9 @@ ROLE_ADMIN_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
             "apitoken",
         )
     ]
-    + [("auth", "user", ("view", "add", "change")), ("auth", "group", ("view",))],
+    # People and their roles are managed by superusers: a role that may edit users could
+    # make itself superuser.
+    + [("auth", "user", ("view",)), ("auth", "group", ("view",))],
     "operator": [
         ("fleet", "spacecraft", ("view",)),
         ("fleet", "orbitset", ("view",)),

@@ -7,10 +7,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ops.fleet import services
+from ops.fleet import services, tokencache
 from ops.fleet.access import ALL_SCOPES
 from ops.fleet.exceptions import FleetError
 from ops.fleet.models import (
@@ -149,6 +150,18 @@ class MaintenanceWindowAdmin(admin.ModelAdmin[MaintenanceWindow]):
 class ServiceAccountAdmin(admin.ModelAdmin[ServiceAccount]):
     list_display = ["name", "description", "active", "created_at"]
 
+    def save_model(
+        self, request: HttpRequest, obj: ServiceAccount, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        # A deactivated account's tokens must stop working now, not when a cache lapses.
+        transaction.on_commit(tokencache.clear)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: ServiceAccount | None = None
+    ) -> bool:
+        return False  # deactivate instead
+
 
 class ApiTokenForm(forms.ModelForm[ApiToken]):
     scopes = forms.MultipleChoiceField(
@@ -180,6 +193,12 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False  # revoke instead: the row stays as the record of who had access
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("fleet.delete_apitoken"))
+
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         try:
             issued = services.token_create(
@@ -205,7 +224,7 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         return None  # token_create has set the spacecraft restriction
 
-    @admin.action(description="Revoke selected tokens", permissions=["delete"])
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
             services.token_revoke(token_id=token.pk, revoked_by=request.user.get_username())

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -201,6 +202,7 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
             "name",
             "prefix",
             "scopes",
+            "restricted",
             "spacecraft",
             "expires_at",
             "revoked_at",
@@ -310,6 +312,8 @@ class SpacecraftViewSet(
         return selectors.spacecraft_list(allowed_ids=request_spacecraft_ids(self.request))
 
     def perform_create(self, serializer: Any) -> None:
+        if request_spacecraft_ids(self.request) is not None:
+            raise PermissionDenied("a token restricted to some spacecraft cannot add spacecraft")
         serializer.instance = services.spacecraft_create(**serializer.validated_data)
 
     def perform_update(self, serializer: Any) -> None:
@@ -443,9 +447,10 @@ class ApiTokenViewSet(
         data = ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        account = services.service_account_get_or_create(name=values["account"])
-        issued = services.token_create(
-            account=account,
+        if request_spacecraft_ids(request) is not None:
+            raise PermissionDenied("a token restricted to some spacecraft cannot issue tokens")
+        issued = services.token_issue(
+            account_name=values["account"],
             name=values["name"],
             scopes=values["scopes"],
             spacecraft=values["spacecraft"],

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, DataError, IntegrityError, connection
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -45,16 +45,20 @@ def error_body(code: str, detail: str, fields: dict[str, str] | None = None) -> 
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if (
-        isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError)
-    ) or isinstance(exc, psycopg.OperationalError):
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race lost to a concurrent request (the services check first).
+        return Response(
+            error_body("conflict", "conflicts with a concurrent change; fetch and retry"),
+            status=409,
+        )
+    if isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError):
         # The database is down or restarting: tell the client to retry rather than
         # claim success or blame its input. The connection is dropped so the next
         # request reconnects.
         try:
             connection.close()
         except DatabaseError:
-            pass
+            pass  # already broken; closing is best effort
         response = Response(
             error_body("unavailable", "the database is unavailable; retry shortly"), status=503
         )
@@ -102,6 +106,10 @@ def register_domain_error(cls: type[Exception]) -> type[Exception]:
 
 def json_error(request: HttpRequest, code: str, detail: str, status_code: int) -> JsonResponse:
     return JsonResponse(error_body(code, detail), status=status_code)
+
+
+def server_error_json(request: HttpRequest) -> JsonResponse:
+    return json_error(request, "server_error", "internal error; it has been logged", 500)
 
 
 def not_found_json(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -227,8 +227,11 @@ class ApiToken(models.Model):
         Spacecraft,
         blank=True,
         related_name="+",
-        help_text="restrict to these spacecraft (empty: all)",
+        help_text="the spacecraft a restricted token may act on",
     )
+    # Explicit, so deleting the last listed spacecraft leaves a token that may act on
+    # nothing rather than one that silently may act on everything.
+    restricted = models.BooleanField(default=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.CharField(max_length=150, blank=True)

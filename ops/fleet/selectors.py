@@ -56,9 +56,10 @@ def token_for_secret(*, secret: str) -> ApiToken | None:
 
 
 def token_spacecraft_ids(*, token: ApiToken) -> frozenset[int] | None:
-    """The spacecraft a token is restricted to, or None when it is not restricted."""
-    ids = frozenset(token.spacecraft.values_list("pk", flat=True))
-    return ids or None
+    """The spacecraft a token is restricted to (possibly none left), or None if unrestricted."""
+    if not token.restricted:
+        return None
+    return frozenset(token.spacecraft.values_list("pk", flat=True))
 
 
 def token_list() -> QuerySet[ApiToken]:

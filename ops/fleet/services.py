@@ -154,6 +154,11 @@ def orbit_set_load_tle(
     *, spacecraft: Spacecraft, line1: str, line2: str, source: str = "", loaded_by: str = ""
 ) -> OrbitSetResult:
     tle = check_tle(line1=line1, line2=line2)
+    if spacecraft.norad_id is None:
+        holder = Spacecraft.objects.filter(norad_id=tle.norad_id).exclude(pk=spacecraft.pk).first()
+        if holder is not None:
+            message = f"catalog number {tle.norad_id} belongs to spacecraft {holder.slug}"
+            raise Conflict(message, fields={"line1": message})
     if spacecraft.norad_id is not None and spacecraft.norad_id != tle.norad_id:
         message = (
             f"catalog number {tle.norad_id} does not match "
@@ -251,8 +256,13 @@ class TleImportResult:
 def _slugify_name(name: str | None, norad_id: int) -> str:
     from django.utils.text import slugify
 
-    base = slugify(name or "")[:50].strip("-")
-    return f"{base}-{norad_id}" if base else f"norad-{norad_id}"
+    base = slugify(name or "").replace("_", "-")[:50].strip("-")
+    slug = f"{base}-{norad_id}" if base else f"norad-{norad_id}"
+    candidate, n = slug, 1
+    while Spacecraft.objects.filter(slug=candidate).exists():
+        n += 1
+        candidate = f"{slug}-{n}"
+    return candidate
 
 
 @transaction.atomic
@@ -389,7 +399,9 @@ def token_create(
             fields={"name": "already used by this account"},
         )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    crafts = list(spacecraft)
     token = ApiToken(
+        restricted=bool(crafts),
         account=account,
         name=name,
         prefix=secret[:12],
@@ -400,10 +412,31 @@ def token_create(
     )
     _full_clean(token, exclude=["spacecraft"])
     token.save()
-    crafts = list(spacecraft)
     if crafts:
         token.spacecraft.set(crafts)
     return IssuedToken(token, secret)
+
+
+@transaction.atomic
+def token_issue(
+    *,
+    account_name: str,
+    name: str,
+    scopes: Iterable[str],
+    spacecraft: Iterable[Spacecraft] = (),
+    expires_at: datetime | None = None,
+    created_by: str = "",
+) -> IssuedToken:
+    """Create the service account if new and its token, both or neither."""
+    account = service_account_get_or_create(name=account_name)
+    return token_create(
+        account=account,
+        name=name,
+        scopes=scopes,
+        spacecraft=spacecraft,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
 
 
 @transaction.atomic
@@ -415,8 +448,10 @@ def token_revoke(*, token_id: int, revoked_by: str = "") -> ApiToken:
         token.revoked_at = timezone.now()
         token.revoked_by = revoked_by[:150]
         token.save(update_fields=["revoked_at", "revoked_by"])
-    # Evicted now, not on commit: evicting early only costs a re-check if this rolls back.
+    # Evicted now and again after commit: a request in this process between the two would
+    # otherwise re-cache the row as it was before the revocation committed.
     tokencache.forget(token.token_sha256)
+    transaction.on_commit(lambda: tokencache.forget(token.token_sha256))
     return token
 
 

@@ -5,21 +5,25 @@ How a search runs (``find_passes``):
 1. Spacecraft are grouped by a grid step suited to their orbit (``grid_step_s``: a
    fraction of the perigee timescale r/v; 240 s for LEO and GEO, 30-120 s for
    eccentric orbits) and propagated once on that shared grid (``SatrecArray``).
-2. Every 480 s (the detection grid), for every spacecraft/station pair at once and
-   from matrix products, ``w = u|u| - s|s| rho^2`` is formed: ``u`` is the height of
-   the spacecraft above the station's horizontal plane, ``rho`` the range and ``s``
-   the sine of the station's lowest horizon, so ``w > 0`` exactly when the elevation
-   is above it. A sign change brackets an AOS or LOS. Where ``w`` peaks between two
-   points below the horizon (or dips between two above), cubic models of ``u`` and
-   ``rho^2`` (smooth on the orbital timescale, unlike the elevation near zenith)
-   locate the extreme; when it comes within ``PEAK_MARGIN_DEG`` of the horizon it is
-   refined exactly. That is how passes shorter than a detection interval (a peak
-   barely clearing the mask between grid points) are found rather than missed.
-3. AOS/LOS are refined by a safeguarded Newton iteration on ``w``; every maximum of
-   elevation inside a pass (culmination; the highest is the TCA) by Newton on the
-   rate of sin(elevation); both to ~1e-4 s steps (microseconds in practice). States
-   between grid points come from a degree-7 Lagrange interpolant of the Earth-fixed
-   positions (0.3 m in LEO at 240 s, millimetres for GEO), never from SGP4's
+2. Every 240 s (the detection grid), for every spacecraft/station pair at once and
+   from matrix products, ``f = u - s rho`` is formed: ``u`` is the height of the
+   spacecraft above the station's horizontal plane, ``rho`` the range and ``s`` the
+   sine of the station's lowest horizon, so ``f > 0`` exactly when the elevation is
+   above it. A sign change of ``f`` brackets an AOS or LOS. Where ``f`` turns (peaks
+   between two points below the horizon, or dips between two above), quintic models
+   of ``u`` and ``rho^2`` through the states at both ends (smooth on the orbital
+   timescale, unlike the elevation near zenith; good to ~1 m over 240 s of LEO)
+   locate the extreme, and when it comes within ``PEAK_MARGIN_KM`` of zero it is
+   refined exactly: passes shorter than a detection interval, whose peak barely
+   clears the horizon between grid points, are found rather than missed.
+3. Each AOS/LOS starts from the root of the models and is finished by a safeguarded
+   Newton iteration on ``f`` (usually one step; it stops once a step is under
+   ``ROOT_TOLERANCE_S``, leaving microseconds). Every maximum of elevation inside a
+   pass (culmination; the highest is the TCA) is located on the models between the
+   pass's knots (its ends and the detection points inside) and evaluated exactly
+   there: at a maximum the elevation is flat, so a millisecond off in time is 1e-9
+   deg. States between grid points come from a degree-7 Lagrange interpolant of the
+   Earth-fixed positions (0.3 m in LEO at 240 s, 1 mm at GEO), never from SGP4's
    velocities, which are not the exact derivative of its positions.
 4. Passes are clipped to the window: an AOS before the start (or a LOS after the
    end) becomes the window edge and is flagged (``aos_clipped``/``los_clipped``),
@@ -46,11 +50,11 @@ from scheduling import orbits, timescale
 from scheduling.geometry import Station
 from scheduling.orbits import Key
 from scheduling.passes._numeric import ROOT_TOLERANCE_S, BoolArray, IntArray
-from scheduling.passes._sweep import PEAK_MARGIN_DEG, Grid, Search, Spans, concat_spans
+from scheduling.passes._sweep import PEAK_MARGIN_KM, Grid, Search, Spans, concat_spans
 from scheduling.timescale import FloatArray
 
 __all__ = [
-    "PEAK_MARGIN_DEG",
+    "PEAK_MARGIN_KM",
     "ROOT_TOLERANCE_S",
     "Pass",
     "PassTable",
@@ -283,10 +287,28 @@ def _assemble(
     if spans is None or len(spans) == 0:
         empty_f, empty_i, empty_b = np.zeros(0), np.zeros(0, np.intp), np.zeros(0, bool)
         return PassTable(
-            all_orbits, stations, t0, t1, refraction, empty_i, empty_i, empty_f, empty_f,
-            empty_f, empty_b, empty_b, empty_f, empty_f, empty_f, empty_f, empty_b, empty_i,
-            empty_f, empty_f, dict(sorted(errors.items())),
-        )  # fmt: skip
+            all_orbits,
+            stations,
+            t0,
+            t1,
+            refraction,
+            empty_i,
+            empty_i,
+            empty_f,
+            empty_f,
+            empty_f,
+            empty_b,
+            empty_b,
+            empty_f,
+            empty_f,
+            empty_f,
+            empty_f,
+            empty_b,
+            empty_i,
+            empty_f,
+            empty_f,
+            dict(sorted(errors.items())),
+        )
     orbit_index = np.concatenate([group[s.sat] for group, s in results])
     tca, max_el, tca_az = _tca(spans)
     in_maintenance = np.zeros(len(spans), dtype=bool)

@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from scheduling.passes._numeric import NODE_OFFSETS, Cubic, IntArray, lagrange_weights
+from scheduling.passes._numeric import (
+    NODE_OFFSETS,
+    IntArray,
+    Quintic,
+    lagrange_weights,
+)
 from scheduling.timescale import FloatArray
 
 
@@ -28,9 +34,27 @@ class PairState:
     ddu: FloatArray | None = None
     ddv: FloatArray | None = None
 
+    def take(self, mask: npt.NDArray[np.bool_]) -> PairState:
+        """The same quantities for a subset of the triples."""
+
+        def pick(values: FloatArray | None) -> FloatArray | None:
+            return None if values is None else values[mask]
+
+        return PairState(
+            self.u[mask],
+            self.rho2[mask],
+            self.du[mask],
+            self.dv[mask],
+            pick(self.east),
+            pick(self.north),
+            pick(self.ddu),
+            pick(self.ddv),
+        )
+
     def stack(self) -> FloatArray:
-        """Rows u, rho2, du, dv: enough to build the cubic models of an interval."""
-        return np.stack([self.u, self.rho2, self.du, self.dv])
+        """Rows u, rho2, du, dv, ddu, ddv: what the quintic models of an interval need."""
+        assert self.ddu is not None and self.ddv is not None
+        return np.stack([self.u, self.rho2, self.du, self.dv, self.ddu, self.ddv])
 
     @property
     def elevation_deg(self) -> FloatArray:
@@ -42,15 +66,15 @@ class PairState:
         assert self.east is not None and self.north is not None
         return np.asarray(np.mod(np.degrees(np.arctan2(self.east, self.north)), 360.0))
 
-    def w(self, c: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``w = u|u| - c rho^2`` (positive above the horizon) and its rate."""
-        abs_u = np.abs(self.u)
-        return self.u * abs_u - c * self.rho2, 2.0 * abs_u * self.du - 2.0 * c * self.dv
+    def above(self, sine: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``f = u - sine * rho``, positive above the horizon of that sine, and its rate."""
+        rho = np.sqrt(self.rho2)
+        return self.u - sine * rho, self.du - sine * self.dv / rho
 
-    def w_curvature(self, c: FloatArray) -> FloatArray:
+    def above_curvature(self, sine: FloatArray) -> FloatArray:
         assert self.ddu is not None and self.ddv is not None
-        abs_u = np.abs(self.u)
-        return 2.0 * np.sign(self.u) * self.du**2 + 2.0 * abs_u * self.ddu - 2.0 * c * self.ddv
+        rho = np.sqrt(self.rho2)
+        return self.ddu - sine * (self.ddv / rho - self.dv**2 / rho**3)
 
     def culmination(self) -> FloatArray:
         """``D = rho^3 d(sin el)/dt``: positive while rising, zero at each maximum."""
@@ -61,16 +85,20 @@ class PairState:
         return self.ddu * self.rho2 + self.du * self.dv - self.u * self.ddv
 
 
-def interval_models(lo: FloatArray, hi: FloatArray, width: FloatArray) -> tuple[Cubic, Cubic]:
-    """Cubic models of ``u`` and ``rho^2`` across intervals, from states at both ends.
+def interval_models(lo: FloatArray, hi: FloatArray, width: FloatArray) -> tuple[Quintic, Quintic]:
+    """Quintic models of ``u`` and ``rho^2`` across intervals, from states at both ends.
 
-    Both are smooth on the orbital timescale (``u`` is linear in the position), so a
-    cubic through values and rates is good to about a kilometre over eight minutes of
-    LEO; unlike the elevation, they do not swing near zenith, and unlike ``w`` they
-    have no kink where the spacecraft crosses the station's horizontal plane.
+    Both are smooth on the orbital timescale (``u`` is linear in the position), so
+    through values, rates and curvatures they are good to about 10 m over four
+    minutes of LEO; unlike the elevation they do not swing near zenith, and unlike
+    ``u|u|`` they have no kink where the spacecraft crosses the horizontal plane.
+    They only give first guesses and decide which intervals deserve exact work.
     """
-    u = Cubic.through(lo[0], hi[0], lo[2] * width, hi[2] * width)
-    rho2 = Cubic.through(lo[1], hi[1], 2.0 * lo[3] * width, 2.0 * hi[3] * width)
+    w2 = width * width
+    u = Quintic.through(lo[0], hi[0], lo[2] * width, hi[2] * width, lo[4] * w2, hi[4] * w2)
+    rho2 = Quintic.through(
+        lo[1], hi[1], 2.0 * lo[3] * width, 2.0 * hi[3] * width, 2.0 * lo[5] * w2, 2.0 * hi[5] * w2
+    )
     return u, rho2
 
 
@@ -112,9 +140,9 @@ class Bucket:
         weights = lagrange_weights(position - k, 2 if accel else 1)
         index = (sat * self.nodes + k)[:, None] + NODE_OFFSETS[None, :]
         nodes = np.take(self.r_flat, index, axis=0)  # (Q, 8, 3)
-        d = np.einsum("qn,qnc->qc", weights[0], nodes) - self.site_pos[sta]
+        d = np.einsum("qn,qnc->qc", weights[0], nodes) - np.take(self.site_pos, sta, axis=0)
         vel = np.einsum("qn,qnc->qc", weights[1], nodes) / self.step_s
-        up = self.site_up[sta]
+        up = np.take(self.site_up, sta, axis=0)
         state = PairState(
             u=np.einsum("qc,qc->q", d, up),
             rho2=np.einsum("qc,qc->q", d, d),
@@ -122,8 +150,8 @@ class Bucket:
             dv=np.einsum("qc,qc->q", d, vel),
         )
         if angles:
-            state.east = np.einsum("qc,qc->q", d, self.site_east[sta])
-            state.north = np.einsum("qc,qc->q", d, self.site_north[sta])
+            state.east = np.einsum("qc,qc->q", d, np.take(self.site_east, sta, axis=0))
+            state.north = np.einsum("qc,qc->q", d, np.take(self.site_north, sta, axis=0))
         if accel:
             acc = np.einsum("qn,qnc->qc", weights[2], nodes) / self.step_s**2
             state.ddu = np.einsum("qc,qc->q", acc, up)

@@ -1,4 +1,4 @@
-"""Vectorised numerics for the pass search: interpolation, cubic models, root finding."""
+"""Vectorised numerics for the pass search: interpolation, quintic models, root finding."""
 
 from __future__ import annotations
 
@@ -67,27 +67,57 @@ def lagrange_weights(tau: FloatArray, derivatives: int) -> list[FloatArray]:
 
 
 @dataclass(frozen=True, slots=True)
-class Cubic:
-    """Hermite cubics ``y0 + d0 x + b x^2 + c x^3`` on x in [0, 1], one per bracket."""
+class Quintic:
+    """Hermite quintics on x in [0, 1] through values, slopes and curvatures at both ends."""
 
-    y0: FloatArray
-    d0: FloatArray
-    b: FloatArray
-    c: FloatArray
+    coefficients: FloatArray  # (6, n), lowest power first
 
     @classmethod
-    def through(cls, y0: FloatArray, y1: FloatArray, d0: FloatArray, d1: FloatArray) -> Cubic:
-        """Values and slopes (per unit x) at both ends."""
-        return cls(y0, d0, 3.0 * (y1 - y0) - 2.0 * d0 - d1, 2.0 * (y0 - y1) + d0 + d1)
+    def through(
+        cls,
+        y0: FloatArray,
+        y1: FloatArray,
+        d0: FloatArray,
+        d1: FloatArray,
+        c0: FloatArray,
+        c1: FloatArray,
+    ) -> Quintic:
+        """Derivatives per unit x (scale time derivatives by the interval's width)."""
+        dy = y1 - y0
+        return cls(
+            np.stack(
+                [
+                    y0,
+                    d0,
+                    0.5 * c0,
+                    10.0 * dy - 6.0 * d0 - 4.0 * d1 - 1.5 * c0 + 0.5 * c1,
+                    -15.0 * dy + 8.0 * d0 + 7.0 * d1 + 1.5 * c0 - c1,
+                    6.0 * dy - 3.0 * (d0 + d1) - 0.5 * (c0 - c1),
+                ]
+            )
+        )
 
     def at(self, idx: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Value, slope and curvature of cubics ``idx`` at ``x``."""
-        d0, b, c = self.d0[idx], self.b[idx], self.c[idx]
-        value = self.y0[idx] + x * (d0 + x * (b + x * c))
-        return value, d0 + x * (2.0 * b + 3.0 * x * c), 2.0 * b + 6.0 * x * c
+        """Value, slope and curvature of polynomials ``idx`` at ``x`` (Horner).
+
+        ``idx`` are distinct indices; when there are as many as polynomials they are
+        all of them, in order (how ``newton_bracketed`` starts), and no copy is made.
+        """
+        full = idx.shape[0] == self.coefficients.shape[1]
+        a = self.coefficients if full else self.coefficients[:, idx]
+        value = a[5] * x + a[4]
+        slope = 5.0 * a[5] * x + 4.0 * a[4]
+        curve = 20.0 * a[5] * x + 12.0 * a[4]
+        for power in (3, 2, 1):
+            if power >= 2:
+                curve = curve * x + power * (power - 1) * a[power]
+            slope = slope * x + power * a[power]
+            value = value * x + a[power]
+        return value * x + a[0], slope, curve
 
 
-RootFunction = Callable[[IntArray, FloatArray], tuple[FloatArray, FloatArray, FloatArray]]
+Extras = Callable[[BoolArray], FloatArray]
+RootFunction = Callable[[IntArray, FloatArray], tuple[FloatArray, FloatArray, Extras | None]]
 
 
 def newton_bracketed(
@@ -98,25 +128,25 @@ def newton_bracketed(
     guess: FloatArray,
     aux_rows: int,
     tolerance: float = ROOT_TOLERANCE_S,
+    max_iterations: int = 64,
 ) -> tuple[FloatArray, FloatArray]:
     """Roots of ``fun`` in brackets ``[lo, hi]`` across which it changes sign, all at once.
 
     Newton steps, with a bisection whenever a step would leave the bracket, so it
-    always converges. ``fun(idx, t)`` returns the value, the derivative and
-    ``aux_rows`` rows of extra values for brackets ``idx``; the extras of the last
-    evaluation are returned with the roots (taken within ``tolerance`` of the root).
+    always converges. ``fun(idx, t)`` returns the value and derivative for brackets
+    ``idx`` and a function giving ``aux_rows`` rows of extra values for a subset of
+    them: it is only called for the brackets that converge at that evaluation, so
+    costly extras (angles) are computed once per root, within ``tolerance`` of it.
     """
     lo, hi = lo.copy(), hi.copy()
     t = np.clip(np.where(np.isfinite(guess), guess, 0.5 * (lo + hi)), lo, hi)
     aux = np.full((aux_rows, t.shape[0]), np.nan)
     active = np.arange(t.shape[0])
-    for _ in range(64):
+    for iteration in range(max_iterations):
         if active.size == 0:
             break
         tt = t[active]
-        value, slope, extra = fun(active, tt)
-        if aux_rows:
-            aux[:, active] = extra
+        value, slope, extras = fun(active, tt)
         same_as_lo = (value > 0) == lo_positive[active]
         a = np.where(same_as_lo, tt, lo[active])
         b = np.where(same_as_lo, hi[active], tt)
@@ -126,11 +156,15 @@ def newton_bracketed(
         # Converged once the Newton step is tiny, whatever its direction: at the root
         # the sign of the value is at the mercy of millimetre-level noise.
         done = (np.abs(step) < tolerance) | (value == 0) | (b - a < tolerance)
+        if iteration == max_iterations - 1:
+            done[:] = True
         new = tt - step
         outside = ~np.isfinite(new) | (new <= a) | (new >= b)
         new = np.where(outside & ~done, 0.5 * (a + b), new)
         new = np.where(done, np.clip(np.where(np.isfinite(new), new, tt), a, b), new)
         t[active] = np.where(value == 0, tt, new)
+        if aux_rows and extras is not None and done.any():
+            aux[:, active[done]] = extras(done)
         active = active[~done]
     return t, aux
 

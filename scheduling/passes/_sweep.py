@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,27 +14,41 @@ from scheduling import geometry, orbits, timescale
 from scheduling.geometry import Station
 from scheduling.passes._geometry import Bucket, interval_models
 from scheduling.passes._numeric import (
+    NODE_OFFSETS,
     BoolArray,
+    Extras,
     IntArray,
     bisect,
     golden,
+    lagrange_weights,
     newton_bracketed,
     segment_index,
 )
 from scheduling.timescale import FloatArray
 
-# Intervals whose modelled peak elevation comes within this of the horizon are refined
-# exactly. The cubic models are good to ~0.01 deg in LEO, so this is a wide margin.
-PEAK_MARGIN_DEG = 1.0
+# An interval whose modelled peak of f = u - s rho (km) comes within this of zero is
+# refined exactly. Measured error of the quintic models over 240 s of LEO: 1 m (36 m
+# over 480 s; cubic ones without accelerations: 1 km and 15 km). The margin is in
+# kilometres, not degrees, because near zenith 1 km of f is degrees of elevation.
+PEAK_MARGIN_KM = 20.0
 # Detection points every DETECTION_STEP_S, and at least every DETECTION_STRIDE grid steps.
-DETECTION_STEP_S = 480.0
+DETECTION_STEP_S = 240.0
 DETECTION_STRIDE = 4
+# Sampled passes over masked stations: peaks and dips this close to the mask are searched.
+MASK_MARGIN_DEG = 2.0
 # Pair arrays per chunk (spacecraft x detection points x stations): bounds memory.
 CHUNK_ELEMENTS = 750_000
 # Sampling of passes over stations with azimuth-dependent masks (seconds, min-max).
 MASK_SAMPLE_S = (0.5, 10.0)
+# Rows of a stored pair state: u, rho2, du, dv, ddu, ddv (``PairState.stack``).
+STATE_ROWS = 6
 # Model-space (x in [0, 1]) tolerance of first guesses: ~1e-4 s over an interval.
 _GUESS_TOLERANCE = 1e-7
+
+
+# The interpolant's slope and curvature weights at a node itself (tau = 0).
+_, _NODE_SLOPE_2D, _NODE_CURVE_2D = lagrange_weights(np.zeros(1), 2)
+_NODE_SLOPE, _NODE_CURVE = _NODE_SLOPE_2D[0], _NODE_CURVE_2D[0]
 
 
 def _empty() -> FloatArray:
@@ -48,7 +63,7 @@ def _empty_index() -> IntArray:
 class Spans:
     """Intervals above the horizon for one chunk, with what is known at their ends.
 
-    ``*_state`` rows are u, rho2, du, dv (see ``PairState``); elevation and azimuth
+    ``*_state`` rows are u, rho2, du, dv, ddu, ddv (see ``PairState``); elevation and azimuth
     are apparent when refraction is on. Unknown end values are NaN until filled.
     """
 
@@ -84,10 +99,19 @@ class Spans:
     ) -> Spans:
         n = aos.shape[0]
         return cls(
-            sat, sta, aos, los, aos_clipped, los_clipped,
-            np.full((4, n), np.nan), np.full((4, n), np.nan),
-            np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan),
-        )  # fmt: skip
+            sat,
+            sta,
+            aos,
+            los,
+            aos_clipped,
+            los_clipped,
+            np.full((STATE_ROWS, n), np.nan),
+            np.full((STATE_ROWS, n), np.nan),
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+        )
 
     def take(self, keep: BoolArray) -> Spans:
         """The spans where ``keep`` holds, with their culminations renumbered."""
@@ -121,7 +145,7 @@ class Spans:
             missing = np.flatnonzero(np.isnan(el))
             if missing.size == 0:
                 continue
-            pair = bucket.state(self.sat[missing], self.sta[missing], times[missing])
+            pair = bucket.state(self.sat[missing], self.sta[missing], times[missing], accel=True)
             state[:, missing] = pair.stack()
             el[missing] = geometry.apparent_elevation_deg(pair.elevation_deg, refraction)
             az[missing] = pair.azimuth_deg
@@ -130,7 +154,7 @@ class Spans:
 def concat_spans(parts: Sequence[Spans]) -> Spans:
     offsets = np.cumsum([0] + [len(p) for p in parts])
 
-    def cat(name: str) -> npt.NDArray[np.generic]:
+    def cat(name: str) -> Any:
         return np.concatenate([getattr(p, name) for p in parts], axis=-1)
 
     return Spans(
@@ -155,19 +179,41 @@ def concat_spans(parts: Sequence[Spans]) -> Spans:
 
 @dataclass
 class Detection:
-    """Pair arrays (S, J, G) of one chunk on its detection grid ``t`` (J,)."""
+    """One chunk at its detection points (times ``t``, shape J): Earth-fixed states of
+    every spacecraft (S, J, 3) and the pair arrays for every station (S, J, G).
+
+    Velocity and acceleration come from the interpolant's derivatives at the grid
+    nodes, consistent with every other state the search uses.
+    """
 
     t: FloatArray
+    r: FloatArray
+    v: FloatArray
+    a: FloatArray
+    site_pos: FloatArray
+    site_up: FloatArray
     u: FloatArray
     rho2: FloatArray
     du: FloatArray
     dv: FloatArray
 
     def state(self, s: IntArray, j: IntArray, g: IntArray) -> FloatArray:
-        """Rows u, rho2, du, dv at the given (spacecraft, point, station) triples."""
-        _, points, stations = self.u.shape
-        flat = (s * points + j) * stations + g
-        return np.stack([np.take(a, flat) for a in (self.u, self.rho2, self.du, self.dv)])
+        """Model rows (u, rho2, du, dv, ddu, ddv) at (spacecraft, point, station) triples."""
+        flat = s * self.r.shape[1] + j
+        d = np.take(self.r.reshape(-1, 3), flat, axis=0) - np.take(self.site_pos, g, axis=0)
+        v = np.take(self.v.reshape(-1, 3), flat, axis=0)
+        a = np.take(self.a.reshape(-1, 3), flat, axis=0)
+        up = np.take(self.site_up, g, axis=0)
+        return np.stack(
+            [
+                np.einsum("qc,qc->q", d, up),
+                np.einsum("qc,qc->q", d, d),
+                np.einsum("qc,qc->q", v, up),
+                np.einsum("qc,qc->q", d, v),
+                np.einsum("qc,qc->q", a, up),
+                np.einsum("qc,qc->q", v, v) + np.einsum("qc,qc->q", d, a),
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -203,28 +249,20 @@ class Search:
         threshold = np.array(
             [geometry.geometric_threshold_deg(s.horizon.lowest_deg, refraction) for s in stations]
         )
-        sine = np.sin(np.radians(threshold))
-        self.c = sine * np.abs(sine)
-        low = np.sin(np.radians(np.maximum(threshold - PEAK_MARGIN_DEG, -90.0)))
-        high = np.sin(np.radians(np.minimum(threshold + PEAK_MARGIN_DEG, 90.0)))
-        # w / rho^2 at the horizon minus and plus the margin.
-        self.k_low = low * np.abs(low) - self.c
-        self.k_high = high * np.abs(high) - self.c
+        self.sine = np.sin(np.radians(threshold))
         self.masked = np.array([not s.horizon.is_flat for s in stations], dtype=bool)
 
     def grid(self, step: float) -> Grid:
         """The propagation and detection grids for one grid step.
 
-        The grid starts four steps before the first detection point (one detection
-        stride before the window) and ends five after the last, so that every
-        interpolation has its eight nodes.
+        Detection points run from the window's start to its end or just past it; the
+        propagation grid has four more steps before the first and five after the last,
+        so every interpolation has its eight nodes.
         """
         stride = max(1, min(DETECTION_STRIDE, round(DETECTION_STEP_S / step)))
-        lead = (stride + 4) * step
-        count = math.ceil((self.t1 - self.t0 + 2 * lead + step) / step) + 1
-        times = self.t0 - lead + step * np.arange(count, dtype=np.float64)
-        det = (stride + 4) + stride * np.arange(math.ceil((self.t1 - self.t0) / step / stride) + 3)
-        det = det[det <= count - 6]
+        points = math.ceil((self.t1 - self.t0) / (step * stride)) + 1
+        det = 4 + stride * np.arange(points)
+        times = self.t0 + step * (np.arange(int(det[-1]) + 6, dtype=np.float64) - 4.0)
         chunk = max(1, CHUNK_ELEMENTS // (det.size * max(1, len(self.stations))))
         return Grid(step, times, det, chunk)
 
@@ -237,7 +275,7 @@ class Search:
         ok = np.array([e is None for e in states.errors], dtype=bool)
         if not ok.any() or not self.stations:
             return group[ok], None, errors
-        r, v = orbits.teme_to_ecef(states.r_km[ok], states.v_km_s[ok], states.theta)
+        r, _ = orbits.teme_to_ecef(states.r_km[ok], states.v_km_s[ok], states.theta)
         bucket = Bucket(
             grid_start_s=float(grid.times[0]),
             step_s=grid.step,
@@ -248,7 +286,7 @@ class Search:
             site_north=self.site_north,
             site_up=self.site_up,
         )
-        detection = self._detect(r[:, grid.det], v[:, grid.det], grid.times[grid.det])
+        detection = self._detect(r, grid)
         spans = self._spans(bucket, detection)
         spans.fill_ends(bucket, self.refraction)
         self._culminations(bucket, spans, detection)
@@ -258,14 +296,30 @@ class Search:
 
     # -- 1. detection and crossings -----------------------------------------------------------
 
-    def _detect(self, r: FloatArray, v: FloatArray, t: FloatArray) -> Detection:
-        """Pair arrays for every spacecraft and station at every detection point.
+    def _detect(self, r_grid: FloatArray, grid: Grid) -> Detection:
+        """States at the detection points and the pair arrays for every station.
 
-        Matrix products over all pairs at once; O(S * J * G) and done once per chunk.
+        Velocity and acceleration are the interpolant's derivatives at the nodes (fixed
+        8-tap filters over the grid). The pair arrays come from matrix products over
+        all pairs at once: O(S * J * G), done once per chunk.
         """
+        r = r_grid[:, grid.det]
+        v = np.zeros_like(r)
+        a = np.zeros_like(r)
+        for offset, w1, w2 in zip(NODE_OFFSETS, _NODE_SLOPE, _NODE_CURVE, strict=True):
+            neighbour = r_grid[:, grid.det + offset]
+            v += w1 * neighbour
+            a += w2 * neighbour
+        v /= grid.step
+        a /= grid.step**2
         pos, up = self.site_pos, self.site_up
         return Detection(
-            t=t,
+            t=grid.times[grid.det],
+            r=r,
+            v=v,
+            a=a,
+            site_pos=pos,
+            site_up=up,
             u=r @ up.T - np.einsum("gc,gc->g", pos, up),
             rho2=(
                 np.einsum("sjc,sjc->sj", r, r)[..., None]
@@ -279,69 +333,85 @@ class Search:
     def _spans(self, bucket: Bucket, det: Detection) -> Spans:
         """Spans above each station's lowest horizon (still unclipped by masks).
 
-        ``w = u|u| - c rho^2`` is positive exactly above the horizon; a sign change of
-        ``w`` between detection points brackets one crossing, and an interval where
-        ``w`` peaks (or dips) without changing sign is checked with cubic models of
-        ``u`` and ``rho^2`` and, when the peak comes near the horizon, refined exactly:
-        this is what finds passes shorter than a detection interval.
+        ``f = u - s rho`` (km) is positive exactly above the horizon of sine ``s``: a
+        sign change of ``f`` between detection points brackets one crossing, and an
+        interval where ``f`` turns (peaks or dips) without changing sign is checked
+        with quintic models of ``u`` and ``rho^2`` and, if the turn comes near zero,
+        refined exactly. That finds passes shorter than a detection interval.
         """
-        c = self.c
-        abs_u = np.abs(det.u)
-        w = det.u * abs_u - c * det.rho2
-        dw = 2.0 * abs_u * det.du - 2.0 * c * det.dv
-        above = w > 0
-        width_det = float(det.t[1] - det.t[0])
-        # Brackets: spacecraft, station, [lo, hi], w at both ends, states at both ends.
+        rho = np.sqrt(det.rho2)
+        f = det.u - self.sine * rho
+        above = f > 0
+        rising = det.du * rho > self.sine * det.dv  # f' > 0 (times rho > 0)
+        a0, a1, r0, r1 = above[:, :-1], above[:, 1:], rising[:, :-1], rising[:, 1:]
+        # |f'| <= (1 + |s|) |v|, so between two points f cannot climb above
+        # (f0 + f1 + (1 + |s|) |v|max width) / 2: turns far from the horizon are skipped
+        # without modelling them (most are the far side of the Earth). The fastest
+        # sampled speed gets 50% headroom for a perigee passed between points.
+        speed = 1.5 * float(np.sqrt(np.einsum("sjc,sjc->sj", det.v, det.v)).max(initial=0.0))
+        reach = (1.0 + np.abs(self.sine)) * speed * float(det.t[1] - det.t[0]) + 2 * PEAK_MARGIN_KM
+        f_sum = f[:, :-1] + f[:, 1:]
+        # One pass over the pair arrays: 1 = sign change (a crossing), 2 = f peaks between
+        # two points below the horizon, 3 = f dips between two points above it.
+        code = (a0 != a1).view(np.int8).copy()
+        code[r0 & ~r1 & ~(a0 | a1) & (f_sum > -reach)] = 2
+        code[~r0 & r1 & a0 & a1 & (f_sum < reach)] = 3
+        s_a, j_a, g_a = np.nonzero(code)
+        kind = code[s_a, j_a, g_a]
+        # Brackets: spacecraft, station, [lo, hi], whether above at lo, states at both ends.
         parts: list[tuple[npt.NDArray[np.generic], ...]] = []
-        s_i, j_i, g_i = np.nonzero(above[:, 1:] != above[:, :-1])
+        cross = kind == 1
+        s_i, j_i, g_i = s_a[cross], j_a[cross], g_a[cross]
         parts.append(
             (
                 s_i,
                 g_i,
                 det.t[j_i],
                 det.t[j_i + 1],
-                w[s_i, j_i, g_i],
-                w[s_i, j_i + 1, g_i],
+                above[s_i, j_i, g_i],
                 det.state(s_i, j_i, g_i),
                 det.state(s_i, j_i + 1, g_i),
             )
         )
-        for peak in (True, False):
-            if peak:
-                cand = (dw[:, :-1] > 0) & (dw[:, 1:] <= 0) & ~above[:, :-1] & ~above[:, 1:]
-            else:
-                cand = (dw[:, :-1] < 0) & (dw[:, 1:] >= 0) & above[:, :-1] & above[:, 1:]
-            s_i, j_i, g_i = np.nonzero(cand)
-            if s_i.size:
-                parts.extend(self._extremes(bucket, det, s_i, j_i, g_i, w, width_det, peak))
-        sat, sta, lo, hi, f_lo, f_hi = (np.concatenate([p[k] for p in parts]) for k in range(6))
-        lo_state = np.concatenate([p[6] for p in parts], axis=1)
-        hi_state = np.concatenate([p[7] for p in parts], axis=1)
-        cs = c[sta]
+        for peak, value in ((True, 2), (False, 3)):
+            pick = kind == value
+            if pick.any():
+                parts.extend(self._extremes(bucket, det, s_a[pick], j_a[pick], g_a[pick], peak))
+        sat, sta, lo, hi, lo_above = (np.concatenate([p[k] for p in parts]) for k in range(5))
+        lo_state = np.concatenate([p[5] for p in parts], axis=1)
+        hi_state = np.concatenate([p[6] for p in parts], axis=1)
+        sine = self.sine[sta]
         width = hi - lo
         u_model, rho2_model = interval_models(lo_state, hi_state, width)
 
-        def model(idx: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        def model(idx: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray, None]:
             u, du, _ = u_model.at(idx, x)
             rho2, drho2, _ = rho2_model.at(idx, x)
-            return u * np.abs(u) - cs[idx] * rho2, 2.0 * np.abs(u) * du - cs[idx] * drho2, u[:0]
+            rho = np.sqrt(rho2)
+            return u - sine[idx] * rho, du - sine[idx] * drho2 / (2.0 * rho), None
 
+        f_lo = lo_state[0] - sine * np.sqrt(lo_state[1])
+        f_hi = hi_state[0] - sine * np.sqrt(hi_state[1])
         with np.errstate(divide="ignore", invalid="ignore"):
             secant = np.clip(f_lo / (f_lo - f_hi), 0.0, 1.0)
-        x, _ = newton_bracketed(
-            model, np.zeros_like(lo), np.ones_like(lo), f_lo > 0, secant, 0, _GUESS_TOLERANCE
-        )
+        zeros, ones = np.zeros_like(lo), np.ones_like(lo)
+        x, _ = newton_bracketed(model, zeros, ones, lo_above, secant, 0, _GUESS_TOLERANCE)
         refraction = self.refraction
 
-        def exact(idx: IntArray, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-            state = bucket.state(sat[idx], sta[idx], t)
-            w_val, dw_val = state.w(cs[idx])
-            el = geometry.apparent_elevation_deg(state.elevation_deg, refraction)
-            return w_val, dw_val, np.vstack([state.stack(), el, state.azimuth_deg])
+        def exact(idx: IntArray, t: FloatArray) -> tuple[FloatArray, FloatArray, Extras]:
+            state = bucket.state(sat[idx], sta[idx], t, accel=True)
+            f_val, df_val = state.above(sine[idx])
 
-        cross_t, aux = newton_bracketed(exact, lo, hi, f_lo > 0, lo + x * width, aux_rows=6)
+            def extras(done: BoolArray) -> FloatArray:
+                end = state.take(done)
+                el = geometry.apparent_elevation_deg(end.elevation_deg, refraction)
+                return np.vstack([end.stack(), el, end.azimuth_deg])
+
+            return f_val, df_val, extras
+
+        cross_t, aux = newton_bracketed(exact, lo, hi, lo_above, lo + x * width, aux_rows=8)
         open_s, open_g = np.nonzero(above[:, 0, :])
-        return self._pair_up(sat, sta, cross_t, ~(f_lo > 0), aux, open_s, open_g)
+        return self._pair_up(sat, sta, cross_t, ~lo_above, aux, open_s, open_g)
 
     def _extremes(
         self,
@@ -350,21 +420,29 @@ class Search:
         s_i: IntArray,
         j_i: IntArray,
         g_i: IntArray,
-        w: FloatArray,
-        width: float,
         peak: bool,
     ) -> list[tuple[npt.NDArray[np.generic], ...]]:
-        """Crossing brackets around peaks of ``w`` that clear the horizon (or dips under it)."""
-        lo_state, hi_state = det.state(s_i, j_i, g_i), det.state(s_i, j_i + 1, g_i)
-        u_model, rho2_model = interval_models(lo_state, hi_state, np.full(s_i.shape, width))
-        cg = self.c[g_i]
+        """Crossing brackets around peaks that clear the horizon (or dips under it).
 
-        def model(idx: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-            u, du, ddu = u_model.at(idx, x)
-            _, drho2, ddrho2 = rho2_model.at(idx, x)
-            slope = 2.0 * np.abs(u) * du - cg[idx] * drho2
-            curvature = 2.0 * np.sign(u) * du**2 + 2.0 * np.abs(u) * ddu - cg[idx] * ddrho2
-            return slope, curvature, u[:0]
+        The extreme of ``f = u - s rho`` is located on the quintic models; only if the
+        modelled ``f`` there comes within ``PEAK_MARGIN_KM`` of zero is it refined
+        exactly (Newton on ``f'``, bracketed by the interval's ends, where ``f'``
+        changes sign).
+        """
+        lo_state = det.state(s_i, j_i, g_i)
+        hi_state = det.state(s_i, j_i + 1, g_i)
+        sine = self.sine[g_i]
+        lo, hi = det.t[j_i], det.t[j_i + 1]
+        width = hi - lo
+        u_model, rho2_model = interval_models(lo_state, hi_state, width)
+
+        def model(idx: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray, None]:
+            _, du, ddu = u_model.at(idx, x)
+            rho2, drho2, ddrho2 = rho2_model.at(idx, x)
+            rho = np.sqrt(rho2)
+            drho = drho2 / (2.0 * rho)
+            ddrho = ddrho2 / (2.0 * rho) - drho * drho / rho
+            return du - sine[idx] * drho, ddu - sine[idx] * ddrho, None
 
         count = s_i.shape[0]
         x, _ = newton_bracketed(
@@ -376,32 +454,36 @@ class Search:
             0,
             _GUESS_TOLERANCE,
         )
-        all_idx = np.arange(count)
-        u_x, _, _ = u_model.at(all_idx, x)
-        rho2_x, _, _ = rho2_model.at(all_idx, x)
-        w_x = u_x * np.abs(u_x) - cg * rho2_x
-        near = w_x > self.k_low[g_i] * rho2_x if peak else w_x < self.k_high[g_i] * rho2_x
+        u_x, _, _ = u_model.at(np.arange(count), x)
+        rho2_x, _, _ = rho2_model.at(np.arange(count), x)
+        f_x = u_x - sine * np.sqrt(np.maximum(rho2_x, 0.0))
+        near = f_x > -PEAK_MARGIN_KM if peak else f_x < PEAK_MARGIN_KM
         if not near.any():
             return []
-        s_i, j_i, g_i, x, cg = s_i[near], j_i[near], g_i[near], x[near], cg[near]
+        s_i, j_i, g_i, sine, x = s_i[near], j_i[near], g_i[near], sine[near], x[near]
+        lo, hi, width = lo[near], hi[near], width[near]
 
-        def exact(idx: IntArray, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        def exact(idx: IntArray, t: FloatArray) -> tuple[FloatArray, FloatArray, Extras]:
             state = bucket.state(s_i[idx], g_i[idx], t, accel=True, angles=False)
-            w_val, dw_val = state.w(cg[idx])
-            return dw_val, state.w_curvature(cg[idx]), np.vstack([state.stack(), w_val])
+            f_val, df_val = state.above(sine[idx])
 
-        lo, hi = det.t[j_i], det.t[j_i + 1]
+            def extras(done: BoolArray) -> FloatArray:
+                return np.vstack([state.stack()[:, done], f_val[done]])
+
+            return df_val, state.above_curvature(sine[idx]), extras
+
         t_ext, aux = newton_bracketed(
-            exact, lo, hi, np.full(lo.shape, peak), lo + x * width, aux_rows=5
+            exact, lo, hi, np.full(lo.shape, peak), lo + x * width, aux_rows=7
         )
-        hit = aux[4] > 0 if peak else aux[4] <= 0
+        hit = aux[6] > 0 if peak else aux[6] <= 0
         s_i, j_i, g_i, lo, hi, t_ext = s_i[hit], j_i[hit], g_i[hit], lo[hit], hi[hit], t_ext[hit]
-        w_ext, state_ext = aux[4, hit], aux[:4, hit]
-        w0, w1 = w[s_i, j_i, g_i], w[s_i, j_i + 1, g_i]
-        state0, state1 = det.state(s_i, j_i, g_i), det.state(s_i, j_i + 1, g_i)
+        state_ext = aux[:6, hit]
+        state0 = det.state(s_i, j_i, g_i)
+        state1 = det.state(s_i, j_i + 1, g_i)
+        outside = np.full(s_i.shape, not peak)  # whether above the horizon at lo
         return [
-            (s_i, g_i, lo, t_ext, w0, w_ext, state0, state_ext),
-            (s_i, g_i, t_ext, hi, w_ext, w1, state_ext, state1),
+            (s_i, g_i, lo, t_ext, outside, state0, state_ext),
+            (s_i, g_i, t_ext, hi, ~outside, state_ext, state1),
         ]
 
     def _pair_up(
@@ -471,12 +553,12 @@ class Search:
             los=np.minimum(los, self.t1),
             aos_clipped=aos_clipped,
             los_clipped=los_clipped,
-            aos_state=aos_x[:4].copy(),
-            los_state=los_x[:4].copy(),
-            aos_el=aos_x[4].copy(),
-            aos_az=aos_x[5].copy(),
-            los_el=los_x[4].copy(),
-            los_az=los_x[5].copy(),
+            aos_state=aos_x[:6].copy(),
+            los_state=los_x[:6].copy(),
+            aos_el=aos_x[6].copy(),
+            aos_az=aos_x[7].copy(),
+            los_el=los_x[6].copy(),
+            los_az=los_x[7].copy(),
         )
 
     # -- 2. culminations ------------------------------------------------------------------------
@@ -497,7 +579,7 @@ class Search:
         last = np.concatenate([owner[1:] != owner[:-1], [True]])
         inner = ~first & ~last
         t = np.empty(owner.size)
-        state = np.empty((4, owner.size))
+        state = np.empty((STATE_ROWS, owner.size))
         t[first], state[:, first] = spans.aos, spans.aos_state
         t[last], state[:, last] = spans.los, spans.los_state
         j_in = (j_lo[owner] + offset - 1)[inner]
@@ -514,12 +596,12 @@ class Search:
         width = hi - lo
         u_model, rho2_model = interval_models(state[:, bracket], state[:, bracket + 1], width)
 
-        def model(idx: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        def model(idx: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray, None]:
             # d(u / rho) / dx * rho^3 = u' rho^2 - u (rho^2)' / 2, and its derivative.
             u, du, ddu = u_model.at(idx, x)
             rho2, drho2, ddrho2 = rho2_model.at(idx, x)
             value = du * rho2 - 0.5 * u * drho2
-            return value, ddu * rho2 + 0.5 * du * drho2 - 0.5 * u * ddrho2, u[:0]
+            return value, ddu * rho2 + 0.5 * du * drho2 - 0.5 * u * ddrho2, None
 
         count = bracket.size
         x, _ = newton_bracketed(
@@ -531,19 +613,15 @@ class Search:
             0,
             _GUESS_TOLERANCE,
         )
-        refraction = self.refraction
-
-        def exact(idx: IntArray, tt: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-            pair = bucket.state(sat[idx], sta[idx], tt, accel=True)
-            el = geometry.apparent_elevation_deg(pair.elevation_deg, refraction)
-            return pair.culmination(), pair.culmination_slope(), np.stack([el, pair.azimuth_deg])
-
-        root, aux = newton_bracketed(
-            exact, lo, hi, np.ones(count, dtype=bool), lo + x * width, aux_rows=2
-        )
+        # The quintic models are good to a metre here, so their maximum is within a
+        # fraction of a millisecond of the true one; at a maximum the elevation is flat,
+        # so one exact evaluation there gives the peak elevation to ~1e-9 deg.
+        root = lo + x * width
         inside = (root > spans.aos[span]) & (root < spans.los[span])
+        top = bucket.state(sat[inside], sta[inside], root[inside])
         spans.culm_span, spans.culm_t = span[inside], root[inside]
-        spans.culm_el, spans.culm_az = aux[0, inside], aux[1, inside]
+        spans.culm_el = geometry.apparent_elevation_deg(top.elevation_deg, self.refraction)
+        spans.culm_az = top.azimuth_deg
 
     # -- 3. azimuth-dependent masks -------------------------------------------------------------
 
@@ -592,7 +670,7 @@ class Search:
         idx, lo_t, hi_t, lo_pos = [change], [t[change]], [t[change + 1]], [f[change] > 0]
         centre = np.flatnonzero(same[:-1] & same[1:]) + 1
         fc, fl, fr = f[centre], f[centre - 1], f[centre + 1]
-        margin = 2.0 * PEAK_MARGIN_DEG
+        margin = MASK_MARGIN_DEG
         for peak in (True, False):
             if peak:
                 pick = centre[(fc >= fl) & (fc > fr) & (fc <= 0) & (fc > -margin)]

@@ -33,10 +33,12 @@ def get_store() -> TelemetryStore:
     if store is None:
         if connection.vendor == "postgresql":
             from telemetry.stores.postgres import PostgresStore
-            from telemetry.stores.schema import timescaledb_available
+            from telemetry.stores.schema import is_hypertable
 
             with connection.cursor() as cursor:
-                timescale = timescaledb_available(cursor)
+                # What the table is, not whether the extension exists: an extension
+                # installed after the first migrate leaves a plain table.
+                timescale = is_hypertable(cursor)
             store = PostgresStore(
                 timescale=timescale, synchronous_commit=settings.TELEMETRY_SYNCHRONOUS_COMMIT
             )

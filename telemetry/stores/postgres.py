@@ -30,6 +30,7 @@ _PREV_BEFORE = (
 _INCREASE = "sum(CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END)"
 
 
+_ROLLUP_LOCK_KEY = 0x7A656E69_7468  # "zenith": serialises rollup runs across workers
 _ROLLUP_COLUMNS = "bucket, node_id, metric_id, min, max, sum, count, last, last_time, increase"
 
 
@@ -91,7 +92,10 @@ class PostgresStore:
                 nodes, minutes = zip(*sorted(batch.touched), strict=True)
                 cursor.execute(
                     f"INSERT INTO {DIRTY_TABLE} (node_id, bucket) "
-                    "SELECT * FROM unnest(%s::int4[], %s::timestamptz[]) ON CONFLICT DO NOTHING",
+                    "SELECT * FROM unnest(%s::int4[], %s::timestamptz[]) "
+                    # An existing marker is updated, not skipped: the row lock keeps the
+                    # rollup from claiming it until this batch has committed.
+                    "ON CONFLICT (node_id, bucket) DO UPDATE SET bucket = EXCLUDED.bucket",
                     [list(nodes), list(minutes)],
                 )
         return WriteResult(written, total - written)
@@ -189,6 +193,15 @@ class PostgresStore:
         else:
             raw_bucket = f"{self._bin}(%(b)s * interval '1 second', s.time, {_ORIGIN})"
             increase = f"{_INCREASE}" if counter else "NULL::float8"
+            # Counters: start one sample early (within an hour) so the first bucket's first
+            # step has its predecessor, as in the rollup paths.
+            seed = (
+                f"coalesce((SELECT max(p.time) FROM {RAW_TABLE} p WHERE p.node_id = %(n)s "
+                "AND p.metric_id = %(m)s AND p.time < %(s)s "
+                "AND p.time >= %(s)s - interval '1 hour'), %(s)s)"
+                if counter
+                else "%(s)s"
+            )
             sql = f"""
                 SELECT b, min(value), max(value), avg(value), count(*),
                        (array_agg(value ORDER BY time DESC))[1], {increase}
@@ -197,8 +210,8 @@ class PostgresStore:
                            lag(s.value) OVER (ORDER BY s.time) AS prev
                     FROM {RAW_TABLE} s
                     WHERE s.node_id = %(n)s AND s.metric_id = %(m)s
-                      AND s.time >= %(s)s AND s.time < %(e)s
-                ) x GROUP BY b ORDER BY b"""
+                      AND s.time >= {seed} AND s.time < %(e)s
+                ) x WHERE x.time >= %(s)s GROUP BY b ORDER BY b"""
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -246,12 +259,24 @@ class PostgresStore:
     def rollup(self, *, max_buckets: int) -> dict[str, int]:
         """Re-aggregate up to ``max_buckets`` dirty (node, minute) pairs into 1 min and 1 h.
 
-        Claims with ``DELETE ... SKIP LOCKED`` before reading raw rows: an ingest that
-        lands in a claimed minute after our read re-marks it, so nothing is missed, and
-        several workers can run this at once without doing the same minute twice.
+        Why nothing is missed: an ingest marks its minutes with an upsert that locks the
+        marker until it commits; the claim below skips locked markers (``SKIP LOCKED``), so
+        a minute whose samples are still uncommitted stays marked for the next run. A
+        marker claimed here blocks a concurrent ingest's upsert until this commits; the
+        ingest then inserts a fresh marker. Runs are serialised by an advisory lock: two
+        runs each writing the same hour from their own snapshot would lose minutes.
         """
+        empty = {"minutes": 0, "rollup_1m_rows": 0, "rollup_1h_rows": 0}
         prev = _PREV_BEFORE.format(bucket="c.bucket")
+        last_raw = (
+            "last(s.value, s.time)"
+            if self.timescale
+            else "(array_agg(s.value ORDER BY s.time DESC))[1]"
+        )
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_ROLLUP_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return {**empty, "busy": 1}
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_claimed "
                 "(node_id int4, bucket timestamptz) ON COMMIT DELETE ROWS"
@@ -271,36 +296,61 @@ class PostgresStore:
             )
             claimed = cursor.rowcount
             if claimed <= 0:
-                return {"minutes": 0, "rollup_1m_rows": 0, "rollup_1h_rows": 0}
+                return empty
+            # A counter sample landing late in a minute changes the increase of the minute
+            # holding that series' next sample too: recompute that one as well.
+            cursor.execute(
+                f"""INSERT INTO telemetry_claimed (node_id, bucket)
+                    SELECT DISTINCT c.node_id, date_trunc('minute', n.time)
+                    FROM telemetry_claimed c
+                    CROSS JOIN telemetry_metric m
+                    CROSS JOIN LATERAL (
+                        SELECT s.time FROM {RAW_TABLE} s
+                        WHERE s.node_id = c.node_id AND s.metric_id = m.id
+                          AND s.time >= c.bucket + interval '1 minute'
+                          AND s.time < c.bucket + interval '61 minutes'
+                        ORDER BY s.time LIMIT 1) n
+                    WHERE m.kind = 'counter'
+                    EXCEPT SELECT node_id, bucket FROM telemetry_claimed"""
+            )
             cursor.execute("ANALYZE telemetry_claimed")
             cursor.execute(
-                f"""INSERT INTO {ROLLUP_1M}
-                        ({_ROLLUP_COLUMNS})
-                    SELECT bucket, node_id, metric_id, min(value), max(value), sum(value), count(*),
-                           (array_agg(value ORDER BY time DESC))[1], max(time),
-                           CASE WHEN bool_or(is_counter) THEN {_INCREASE} END
-                    FROM (
-                        SELECT c.bucket, s.node_id, s.metric_id, s.time, s.value,
-                               m.kind = 'counter' AS is_counter,
-                               CASE WHEN m.kind = 'counter' THEN coalesce(
-                                   lag(s.value) OVER (PARTITION BY c.bucket, s.node_id, s.metric_id
-                                                      ORDER BY s.time),
-                                   {prev}) END AS prev
-                        FROM telemetry_claimed c
-                        JOIN {RAW_TABLE} s ON s.node_id = c.node_id
-                             AND s.time >= c.bucket AND s.time < c.bucket + interval '1 minute'
-                        JOIN telemetry_metric m ON m.id = s.metric_id
-                    ) x
-                    GROUP BY bucket, node_id, metric_id
+                f"""INSERT INTO {ROLLUP_1M} ({_ROLLUP_COLUMNS})
+                    SELECT c.bucket, s.node_id, s.metric_id, min(s.value), max(s.value),
+                           sum(s.value), count(*), {last_raw}, max(s.time), NULL
+                    FROM telemetry_claimed c
+                    JOIN {RAW_TABLE} s ON s.node_id = c.node_id
+                         AND s.time >= c.bucket AND s.time < c.bucket + interval '1 minute'
+                    GROUP BY c.bucket, s.node_id, s.metric_id
                     ON CONFLICT (node_id, metric_id, bucket) DO UPDATE SET
                         min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum,
                         count = EXCLUDED.count, last = EXCLUDED.last,
-                        last_time = EXCLUDED.last_time, increase = EXCLUDED.increase"""
+                        last_time = EXCLUDED.last_time, increase = NULL"""
             )
             minute_rows = cursor.rowcount
+            # Counter increases need samples in time order (window), so only counters pay it.
             cursor.execute(
-                f"""INSERT INTO {ROLLUP_1H}
-                        ({_ROLLUP_COLUMNS})
+                f"""UPDATE {ROLLUP_1M} r SET increase = x.increase
+                    FROM (
+                        SELECT bucket, node_id, metric_id, {_INCREASE} AS increase
+                        FROM (
+                            SELECT c.bucket, s.node_id, s.metric_id, s.value,
+                                   coalesce(lag(s.value) OVER (
+                                       PARTITION BY c.bucket, s.node_id, s.metric_id
+                                       ORDER BY s.time), {prev}) AS prev
+                            FROM telemetry_claimed c
+                            JOIN telemetry_metric m ON m.kind = 'counter'
+                            JOIN {RAW_TABLE} s ON s.node_id = c.node_id AND s.metric_id = m.id
+                                 AND s.time >= c.bucket
+                                 AND s.time < c.bucket + interval '1 minute'
+                        ) y
+                        GROUP BY bucket, node_id, metric_id
+                    ) x
+                    WHERE r.node_id = x.node_id AND r.metric_id = x.metric_id
+                      AND r.bucket = x.bucket"""
+            )
+            cursor.execute(
+                f"""INSERT INTO {ROLLUP_1H} ({_ROLLUP_COLUMNS})
                     SELECT h.hour, r.node_id, r.metric_id, min(r.min), max(r.max), sum(r.sum),
                            sum(r.count), (array_agg(r.last ORDER BY r.last_time DESC))[1],
                            max(r.last_time), sum(r.increase)

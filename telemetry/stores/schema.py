@@ -41,6 +41,15 @@ def timescaledb_available(cursor: Any) -> bool:
     return cursor.fetchone() is not None
 
 
+def is_hypertable(cursor: Any, table: str = RAW_TABLE) -> bool:
+    if not timescaledb_available(cursor):
+        return False
+    cursor.execute(
+        "SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = %s", [table]
+    )
+    return cursor.fetchone() is not None
+
+
 def timescale_features(cursor: Any) -> dict[str, bool]:
     """What the installed TimescaleDB offers. The Apache-licensed build (what Debian ships
     and CI builds) has hypertables, ``time_bucket`` and ``drop_chunks``; compression and

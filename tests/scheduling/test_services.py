@@ -184,3 +184,20 @@ def test_maintenance_flag_is_live_and_look_angles_follow_the_pass() -> None:
     assert abs(look.elevation_deg[0] - station.min_elevation_deg) < 1e-3
     assert abs(look.elevation_deg.max() - target.max_elevation_deg) < 0.5
     assert set(PredictionChunk.objects.values_list("state", flat=True)) <= {JobState.SUCCEEDED}
+
+
+def test_a_decayed_orbit_is_reported_once_not_retried_every_refresh() -> None:
+    from tests.scheduling.reference import sgp4_verification_tles
+
+    _, line1, line2 = sgp4_verification_tles()[28872]  # decays within the hour of its epoch
+    doomed = factories.make_spacecraft("minotaur-rb", norad_id=28872)
+    load_tle(doomed, line1, line2)
+    svalbard()
+    epoch = doomed.orbit_sets.get().epoch
+    job = services.prediction_refresh_plan(now=epoch)
+    assert job is not None
+    services.prediction_chunk_run(chunk_id=job.chunks.get().pk, now=epoch)
+    job.refresh_from_db()
+    assert "SGP4" in job.errors["minotaur-rb"] and job.state == JobState.SUCCEEDED
+    later = epoch + timedelta(minutes=10)
+    assert selectors.spacecraft_pending_prediction(now=later, horizon=timedelta(hours=1)) == []

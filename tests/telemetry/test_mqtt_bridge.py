@@ -538,7 +538,7 @@ class Command:
         self.reader.start()
 
     def wait_line(self, text: str) -> None:
-        deadline = time.monotonic() + 30  # covers Django start-up on a loaded machine
+        deadline = time.monotonic() + 90  # covers Django start-up on a loaded machine
         while not any(text in line for line in self.seen):
             try:
                 self.seen.append(self.lines.get(timeout=0.1))

@@ -190,3 +190,22 @@ def test_metric_registry_api(client_with_token: Callable[..., APIClient]) -> Non
         .status_code
         == 403
     )
+
+
+def test_export_bounded(client_with_token: Callable[..., APIClient], nodes: list[Any]) -> None:
+    client = client_with_token("operate")
+    too_long = client.get(
+        "/api/v1/telemetry/export.csv",
+        {
+            "node": "leo-001",
+            "metric": "gpu_temp_c",
+            "start": iso(T - timedelta(days=8)),
+            "end": iso(T),
+        },
+    )
+    assert too_long.status_code == 400 and "start" in too_long.json()["fields"]
+    many = client.get(
+        "/api/v1/telemetry/export.csv",
+        {"node": "leo-001", "metric": [f"m{i}" for i in range(11)], "start": iso(T), "end": iso(T)},
+    )
+    assert many.status_code == 400 and {"metric", "end"} <= set(many.json()["fields"])

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ops.fleet.access import ALL_SCOPES
 from ops.fleet.exceptions import FleetError
 from ops.fleet.models import Spacecraft
-from ops.fleet.services import service_account_get_or_create, token_create
+from ops.fleet.services import token_issue
 
 
 class Command(BaseCommand):
@@ -49,9 +49,8 @@ class Command(BaseCommand):
                 raise CommandError("--expires-in-days must be positive")
             expires = timezone.now() + timedelta(days=options["expires_in_days"])
         try:
-            account = service_account_get_or_create(name=options["account"])
-            issued = token_create(
-                account=account,
+            issued = token_issue(
+                account_name=options["account"],
                 name=options["name"],
                 scopes=options["scope"],
                 spacecraft=crafts,
@@ -62,7 +61,8 @@ class Command(BaseCommand):
             detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.detail
             raise CommandError(detail) from None
         self.stderr.write(
-            f"token {issued.token.name} for {account.name}, scopes {', '.join(issued.token.scopes)}"
+            f"token {issued.token.name} for {issued.token.account.name}, "
+            f"scopes {', '.join(issued.token.scopes)}"
             + (f", expires {expires:%Y-%m-%d %H:%M}Z" if expires else "")
             + ". It is shown once:"
         )
