@@ -16,4 +16,6 @@ fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
 bench:      ## benchmarks under bench/ (figures and ratios to a same-run baseline)
-	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do .venv/bin/python $$b || exit 1; done || echo "no benchmarks yet"
+	.venv/bin/python bench/lineprotocol.py
+	.venv/bin/python bench/passes.py
+	.venv/bin/python bench/ingest.py
