@@ -326,6 +326,7 @@ def main() -> None:
     parser.add_argument("--query-hours", type=float, default=6.0)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--skip-queries", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.nodes, args.seconds, args.query_nodes, args.query_hours, args.repeat = (
@@ -357,7 +358,7 @@ def main() -> None:
         flush=True,
     )
 
-    rows = ingest_bench(args, url, token, node_ids, metric_ids)
+    rows = [] if args.skip_ingest else ingest_bench(args, url, token, node_ids, metric_ids)
     print(
         "\nIngest, end to end over HTTP into TimescaleDB (idempotent), vs raw COPY of the same rows"
     )

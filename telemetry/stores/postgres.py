@@ -319,7 +319,10 @@ class PostgresStore:
                     SELECT c.bucket, s.node_id, s.metric_id, min(s.value), max(s.value),
                            sum(s.value), count(*), {last_raw}, max(s.time), NULL
                     FROM telemetry_claimed c
-                    JOIN {RAW_TABLE} s ON s.node_id = c.node_id
+                    -- Through the metric list so every lookup is a range of the primary
+                    -- key (node, metric, time), not a scan of the node's whole history.
+                    CROSS JOIN telemetry_metric m
+                    JOIN {RAW_TABLE} s ON s.node_id = c.node_id AND s.metric_id = m.id
                          AND s.time >= c.bucket AND s.time < c.bucket + interval '1 minute'
                     GROUP BY c.bucket, s.node_id, s.metric_id
                     ON CONFLICT (node_id, metric_id, bucket) DO UPDATE SET
