@@ -327,6 +327,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--skip-queries", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--reuse-query-table",
+        action="store_true",
+        help="keep the loaded query table of the previous run (bench database kept)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.nodes, args.seconds, args.query_nodes, args.query_hours, args.repeat = (
@@ -337,21 +342,24 @@ def main() -> None:
             5,
         )
 
-    url = setup_django("zenith_bench")
+    url = setup_django("zenith_bench", fresh=not args.reuse_query_table)
     from ops.fleet import services as fleet
     from ops.fleet.models import Spacecraft
     from telemetry import registry
     from telemetry.models import Metric
 
     crafts = [
-        fleet.spacecraft_create(slug=f"node-{i:04d}", name=f"Node {i}")
+        Spacecraft.objects.filter(slug=f"node-{i:04d}").first()
+        or fleet.spacecraft_create(slug=f"node-{i:04d}", name=f"Node {i}")
         for i in range(max(args.nodes, args.query_nodes))
     ]
     node_ids = {c.slug: c.pk for c in crafts}
     metric_ids, _ = registry.metric_ids(METRICS, register=True)
     metric_ids = dict(Metric.objects.filter(name__in=METRICS).values_list("name", "id"))
     account = fleet.service_account_get_or_create(name="bench")
-    token = fleet.token_create(account=account, name="bench", scopes=["ingest"]).secret
+    token = fleet.token_create(
+        account=account, name=f"bench-{time.time_ns()}", scopes=["ingest"]
+    ).secret
     print(
         f"database {url}; {len(node_ids)} nodes x {len(METRICS)} metrics; "
         f"{args.clients} clients, {args.workers} server workers",
@@ -377,7 +385,28 @@ def main() -> None:
         )
     )
 
-    if not args.skip_queries:
+    if not args.skip_queries and args.reuse_query_table:
+        from django.db import connection
+
+        from telemetry import services
+
+        query_nodes = dict(list(node_ids.items())[: args.query_nodes])
+        day_node = next(iter(query_nodes))
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT date_trunc('minute', max(time)) + interval '1 minute' FROM telemetry_sample"
+            )
+            end = cur.fetchone()[0]
+        started = time.perf_counter()
+        done = services.telemetry_rollup(max_buckets=50_000, rounds=10_000)
+        print(f"rollup {done} in {time.perf_counter() - started:.0f} s", flush=True)
+        qrows = query_bench(url, query_nodes, metric_ids, end, day_node, args.repeat)
+        print(
+            f"\nQueries on {len(query_nodes)} nodes x {len(METRICS)} metrics x {args.query_hours} h"
+            " at 1 Hz (one node 24 h); ms"
+        )
+        print(table(qrows, ["query", "p50", "p99", "naive SQL p50", "speed-up"]))
+    elif not args.skip_queries:
         with __import__("django.db").db.connection.cursor() as cur:
             cur.execute(
                 "TRUNCATE telemetry_sample, telemetry_rollup_1m, telemetry_rollup_1h, telemetry_rollup_dirty"

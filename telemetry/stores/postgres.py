@@ -314,17 +314,22 @@ class PostgresStore:
                     EXCEPT SELECT node_id, bucket FROM telemetry_claimed"""
             )
             cursor.execute("ANALYZE telemetry_claimed")
+            # Every lookup below is a LATERAL per (node, metric, minute or hour): a range of
+            # the primary key. Left to itself the planner hash-joins the whole raw table.
             cursor.execute(
                 f"""INSERT INTO {ROLLUP_1M} ({_ROLLUP_COLUMNS})
-                    SELECT c.bucket, s.node_id, s.metric_id, min(s.value), max(s.value),
-                           sum(s.value), count(*), {last_raw}, max(s.time), NULL
+                    SELECT c.bucket, c.node_id, m.id, a.min, a.max, a.sum, a.count, a.last,
+                           a.last_time, NULL
                     FROM telemetry_claimed c
-                    -- Through the metric list so every lookup is a range of the primary
-                    -- key (node, metric, time), not a scan of the node's whole history.
                     CROSS JOIN telemetry_metric m
-                    JOIN {RAW_TABLE} s ON s.node_id = c.node_id AND s.metric_id = m.id
-                         AND s.time >= c.bucket AND s.time < c.bucket + interval '1 minute'
-                    GROUP BY c.bucket, s.node_id, s.metric_id
+                    CROSS JOIN LATERAL (
+                        SELECT min(s.value) AS min, max(s.value) AS max, sum(s.value) AS sum,
+                               count(*) AS count, {last_raw} AS last, max(s.time) AS last_time
+                        FROM {RAW_TABLE} s
+                        WHERE s.node_id = c.node_id AND s.metric_id = m.id
+                          AND s.time >= c.bucket AND s.time < c.bucket + interval '1 minute'
+                    ) a
+                    WHERE a.count > 0
                     ON CONFLICT (node_id, metric_id, bucket) DO UPDATE SET
                         min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum,
                         count = EXCLUDED.count, last = EXCLUDED.last,
@@ -335,33 +340,42 @@ class PostgresStore:
             cursor.execute(
                 f"""UPDATE {ROLLUP_1M} r SET increase = x.increase
                     FROM (
-                        SELECT bucket, node_id, metric_id, {_INCREASE} AS increase
-                        FROM (
-                            SELECT c.bucket, s.node_id, s.metric_id, s.value,
-                                   coalesce(lag(s.value) OVER (
-                                       PARTITION BY c.bucket, s.node_id, s.metric_id
-                                       ORDER BY s.time), {prev}) AS prev
-                            FROM telemetry_claimed c
-                            JOIN telemetry_metric m ON m.kind = 'counter'
-                            JOIN {RAW_TABLE} s ON s.node_id = c.node_id AND s.metric_id = m.id
-                                 AND s.time >= c.bucket
-                                 AND s.time < c.bucket + interval '1 minute'
-                        ) y
-                        GROUP BY bucket, node_id, metric_id
+                        SELECT c.bucket, c.node_id, m.id AS metric_id, a.increase
+                        FROM telemetry_claimed c
+                        JOIN telemetry_metric m ON m.kind = 'counter'
+                        CROSS JOIN LATERAL (
+                            SELECT {_INCREASE} AS increase, count(*) AS n
+                            FROM (
+                                SELECT s.value, coalesce(
+                                           lag(s.value) OVER (ORDER BY s.time), {prev}) AS prev
+                                FROM {RAW_TABLE} s
+                                WHERE s.node_id = c.node_id AND s.metric_id = m.id
+                                  AND s.time >= c.bucket
+                                  AND s.time < c.bucket + interval '1 minute'
+                            ) y
+                        ) a
+                        WHERE a.n > 0
                     ) x
                     WHERE r.node_id = x.node_id AND r.metric_id = x.metric_id
                       AND r.bucket = x.bucket"""
             )
             cursor.execute(
                 f"""INSERT INTO {ROLLUP_1H} ({_ROLLUP_COLUMNS})
-                    SELECT h.hour, r.node_id, r.metric_id, min(r.min), max(r.max), sum(r.sum),
-                           sum(r.count), (array_agg(r.last ORDER BY r.last_time DESC))[1],
-                           max(r.last_time), sum(r.increase)
+                    SELECT h.hour, h.node_id, m.id, a.min, a.max, a.sum, a.count, a.last,
+                           a.last_time, a.increase
                     FROM (SELECT DISTINCT node_id, date_trunc('hour', bucket) AS hour
                           FROM telemetry_claimed) h
-                    JOIN {ROLLUP_1M} r ON r.node_id = h.node_id
-                         AND r.bucket >= h.hour AND r.bucket < h.hour + interval '1 hour'
-                    GROUP BY h.hour, r.node_id, r.metric_id
+                    CROSS JOIN telemetry_metric m
+                    CROSS JOIN LATERAL (
+                        SELECT min(r.min) AS min, max(r.max) AS max, sum(r.sum) AS sum,
+                               sum(r.count) AS count,
+                               (array_agg(r.last ORDER BY r.last_time DESC))[1] AS last,
+                               max(r.last_time) AS last_time, sum(r.increase) AS increase
+                        FROM {ROLLUP_1M} r
+                        WHERE r.node_id = h.node_id AND r.metric_id = m.id
+                          AND r.bucket >= h.hour AND r.bucket < h.hour + interval '1 hour'
+                    ) a
+                    WHERE a.count > 0
                     ON CONFLICT (node_id, metric_id, bucket) DO UPDATE SET
                         min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum,
                         count = EXCLUDED.count, last = EXCLUDED.last,
