@@ -69,3 +69,24 @@ def test_admin_token_creation_shows_secret_once_and_stores_hash() -> None:
 
     assert token.token_sha256 == hash_token(secret)
     assert token.scopes == ["ingest"]
+
+
+def test_admin_refuses_overlapping_maintenance() -> None:
+    from ops.fleet.models import MaintenanceWindow
+    from tests.factories import make_station
+
+    station = make_station("kiruna")
+    operator = staff("olga", "operator")
+    window = {
+        "station": station.pk,
+        "starts_at_0": "2026-12-01",
+        "starts_at_1": "08:00:00",
+        "ends_at_0": "2026-12-01",
+        "ends_at_1": "10:00:00",
+        "reason": "feed",
+    }
+    assert operator.post("/admin/fleet/maintenancewindow/add/", window).status_code == 302
+    clash = {**window, "starts_at_1": "09:00:00", "ends_at_1": "11:00:00"}
+    response = operator.post("/admin/fleet/maintenancewindow/add/", clash)
+    assert response.status_code == 200 and b"overlaps window" in response.content
+    assert MaintenanceWindow.objects.count() == 1

@@ -132,8 +132,28 @@ class GroundStationAdmin(admin.ModelAdmin[GroundStation]):
     inlines = [MaintenanceInline]
 
 
+class MaintenanceWindowForm(forms.ModelForm[MaintenanceWindow]):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["station", "starts_at", "ends_at", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        station, starts, ends = data.get("station"), data.get("starts_at"), data.get("ends_at")
+        if station and starts and ends:
+            if ends <= starts:
+                raise ValidationError({"ends_at": "must be after starts_at"})
+            clash = MaintenanceWindow.objects.filter(
+                station=station, starts_at__lt=ends, ends_at__gt=starts
+            ).exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise ValidationError({"starts_at": f"overlaps window {clash.first()}"})
+        return data
+
+
 @admin.register(MaintenanceWindow)
 class MaintenanceWindowAdmin(admin.ModelAdmin[MaintenanceWindow]):
+    form = MaintenanceWindowForm
     list_display = ["station", "starts_at", "ends_at", "reason", "created_by"]
     list_filter = ["station"]
     readonly_fields = ["created_by"]

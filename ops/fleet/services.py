@@ -330,6 +330,8 @@ def maintenance_window_create(
         raise ValidationFailed(
             "window ends before it starts", fields={"ends_at": "must be after starts_at"}
         )
+    # The station row is the lock: two concurrent requests cannot both see "no overlap".
+    GroundStation.objects.select_for_update().filter(pk=station.pk).first()
     overlapping = MaintenanceWindow.objects.filter(
         station=station, starts_at__lt=ends_at, ends_at__gt=starts_at
     ).first()
