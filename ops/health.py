@@ -6,11 +6,10 @@ Checks run with a short timeout each so a hung dependency cannot hang the probe.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -20,7 +19,6 @@ from django.db import connections
 
 HealthCheck = Callable[[], dict[str, Any]]
 _EXTRA_CHECKS: dict[str, HealthCheck] = {}
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
 
 
 def register_check(name: str, check: HealthCheck) -> None:
@@ -90,17 +88,36 @@ def run_checks() -> tuple[bool, dict[str, Any]]:
         checks["influxdb_sink"] = lambda: get_sink().health()
         informational.add("influxdb_sink")
     timeout = settings.ZENITH_HEALTH_TIMEOUT_S
-    futures = {name: _POOL.submit(fn) for name, fn in checks.items()}
-    results: dict[str, Any] = {}
-    for name, future in futures.items():
-        started = time.perf_counter()
+    # One short-lived thread per check, all under one deadline: a hung dependency costs
+    # at most ``timeout`` and cannot starve later probes of workers (a shared pool would).
+    outcomes: dict[str, dict[str, Any]] = {}
+    started = time.perf_counter()
+
+    def run(name: str, fn: HealthCheck) -> None:
+        began = time.perf_counter()
         try:
-            results[name] = future.result(timeout=timeout)
-        except FutureTimeout:
-            results[name] = {"ok": False, "error": f"timed out after {timeout}s"}
+            outcome = dict(fn())
         except Exception as exc:
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-        results[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            outcome = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        outcome["latency_ms"] = round((time.perf_counter() - began) * 1000, 1)
+        outcomes[name] = outcome
+
+    threads = [
+        threading.Thread(target=run, args=(name, fn), daemon=True, name=f"healthz-{name}")
+        for name, fn in checks.items()
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = started + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.perf_counter()))
+    results: dict[str, Any] = {}
+    for name in checks:
+        results[name] = outcomes.get(name) or {
+            "ok": False,
+            "error": f"timed out after {timeout}s",
+            "latency_ms": timeout * 1000.0,
+        }
         results[name]["required"] = name not in informational
     ok = all(r.get("ok") for name, r in results.items() if name not in informational)
     return ok, results
