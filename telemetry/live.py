@@ -42,6 +42,8 @@ class Coalescer:
         self.interval = 1.0 / hz
         self.lock = threading.Lock()
         self.pending: dict[str, dict[str, tuple[str, float]]] = {}
+        # Newest time published (or queued) per node and metric, in this process.
+        self.newest: dict[str, dict[str, str]] = {}
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -49,10 +51,17 @@ class Coalescer:
         with self.lock:
             for node, metrics in latest.items():
                 current = self.pending.setdefault(node, {})
+                newest = self.newest.setdefault(node, {})
                 for name, (iso, value) in metrics.items():
+                    # A backfill or replay of older samples is not "latest": skip it.
+                    if newest.get(name, "") > iso:
+                        continue
+                    newest[name] = iso
                     seen = current.get(name)
                     if seen is None or seen[0] <= iso:
                         current[name] = (iso, value)
+                if not current:
+                    del self.pending[node]
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="telemetry-live", daemon=True)
                 self.thread.start()
