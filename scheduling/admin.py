@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from scheduling.models import Pass, PassCoverage, PredictionChunk, PredictionJob
+from scheduling.models import (
+    Contact,
+    ContactEvent,
+    Pass,
+    PassCoverage,
+    PredictionChunk,
+    PredictionJob,
+)
 
 
 @admin.register(Pass)
@@ -45,3 +52,29 @@ class PredictionJobAdmin(admin.ModelAdmin[PredictionJob]):
     list_filter = ["state"]
     inlines = [ChunkInline]
     readonly_fields = [f.name for f in PredictionJob._meta.fields]
+
+
+class ContactEventInline(admin.TabularInline[ContactEvent, Contact]):
+    model = ContactEvent
+    extra = 0
+    fields = ("at", "from_state", "to_state", "actor", "reason")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin[Contact]):
+    """Read-only: contacts change through the contact services (events stay truthful)."""
+
+    list_display = ["id", "spacecraft", "station", "antenna", "start", "end", "state", "booked_by"]
+    list_filter = ["state", "manual", "station"]
+    search_fields = ["spacecraft__slug", "station__slug", "booked_by"]
+    date_hierarchy = "start"
+    inlines = [ContactEventInline]
+    readonly_fields = [f.name for f in Contact._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False

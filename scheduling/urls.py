@@ -3,12 +3,13 @@
 from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.routers import SimpleRouter
 
-from scheduling import api
+from scheduling import api, contact_api
 
 router = SimpleRouter(trailing_slash=False)
 # Jobs first: /passes/jobs/{id} must not be read as a pass id (pass ids are digits too,
 # but "jobs" is not, and the pass routes only take digits).
 router.register("passes/jobs", api.PredictionJobViewSet, basename="prediction-job")
 router.register("passes", api.PassViewSet, basename="pass")
+router.register("contacts", contact_api.ContactViewSet, basename="contact")
 
 urlpatterns: list[URLPattern | URLResolver] = [path("", include(router.urls))]
