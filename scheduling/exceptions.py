@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from ops.fleet.exceptions import DomainError
 
-class SchedulingError(Exception):
-    """Base of scheduling domain errors (registered with the API's error handler)."""
+
+class SchedulingError(DomainError):
+    """Base of scheduling domain errors."""
 
     code = "scheduling_error"
-    status = 400
-
-    def __init__(self, detail: str, *, fields: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields or {}
 
 
 class InvalidWindow(SchedulingError):

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from ops.fleet.exceptions import DomainError
 
-class TelemetryError(Exception):
+
+class TelemetryError(DomainError):
     code = "telemetry_error"
-    status = 400
-
-    def __init__(self, detail: str, *, fields: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields or {}
 
 
 class InvalidTelemetry(TelemetryError):

@@ -88,21 +88,7 @@ class MaintenanceInline(admin.TabularInline[MaintenanceWindow, GroundStation]):
 class GroundStationForm(forms.ModelForm[GroundStation]):
     class Meta:
         model = GroundStation
-        fields = [
-            "slug",
-            "name",
-            "latitude_deg",
-            "longitude_deg",
-            "altitude_m",
-            "min_elevation_deg",
-            "horizon_mask",
-            "antennas",
-            "uplink_rate_bps",
-            "downlink_rate_bps",
-            "setup_s",
-            "turnaround_s",
-            "active",
-        ]
+        fields = list(services.STATION_FIELDS)
 
     def clean_horizon_mask(self) -> Any:
         from ops.fleet.elements import check_horizon_mask

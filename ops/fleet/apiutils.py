@@ -13,7 +13,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ops.fleet.exceptions import FleetError
+from ops.fleet.exceptions import DomainError
 
 
 class Pagination(LimitOffsetPagination):
@@ -64,18 +64,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         response["Retry-After"] = "5"
         return response
-    if isinstance(exc, FleetError):
+    if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status)
-    for domain in _EXTRA_DOMAIN_ERRORS:
-        if isinstance(exc, domain):
-            return Response(
-                error_body(
-                    getattr(exc, "code", "error"),
-                    str(getattr(exc, "detail", exc)),
-                    getattr(exc, "fields", None),
-                ),
-                status=getattr(exc, "status", 400),
-            )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -93,15 +83,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
         response.data = error_body(str(code), str(exc.detail))
     return response
-
-
-_EXTRA_DOMAIN_ERRORS: list[type[Exception]] = []
-
-
-def register_domain_error(cls: type[Exception]) -> type[Exception]:
-    """Other apps' error bases (with ``code``, ``status``, ``detail``, ``fields``) map here too."""
-    _EXTRA_DOMAIN_ERRORS.append(cls)
-    return cls
 
 
 def json_error(request: HttpRequest, code: str, detail: str, status_code: int) -> JsonResponse:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 
-class FleetError(Exception):
-    """Base of fleet domain errors."""
+class DomainError(Exception):
+    """Base of every app's named errors: the API edge answers ``status`` with
+    ``{"error": code, "detail": detail, "fields": fields}`` for any subclass."""
 
-    code = "fleet_error"
+    code = "error"
     status = 400
 
     def __init__(self, detail: str, *, fields: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.fields = fields or {}
+
+
+class FleetError(DomainError):
+    """Base of fleet domain errors."""
+
+    code = "fleet_error"
 
 
 class ValidationFailed(FleetError):

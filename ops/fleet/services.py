@@ -37,7 +37,8 @@ from ops.fleet.tle import Tle, TleError, parse_tle
 
 TOKEN_PREFIX = "znt_"  # noqa: S105 - a public marker that makes leaked tokens greppable
 
-SPACECRAFT_FIELDS = {
+# Writable fields, in display order (the API serializers and admin forms list them too).
+SPACECRAFT_FIELDS = (
     "slug",
     "name",
     "norad_id",
@@ -51,8 +52,8 @@ SPACECRAFT_FIELDS = {
     "gpu_model",
     "power_w",
     "active",
-}
-STATION_FIELDS = {
+)
+STATION_FIELDS = (
     "slug",
     "name",
     "latitude_deg",
@@ -66,7 +67,7 @@ STATION_FIELDS = {
     "setup_s",
     "turnaround_s",
     "active",
-}
+)
 
 
 def _full_clean(instance: Any, *, exclude: Iterable[str] = ()) -> None:
@@ -79,8 +80,8 @@ def _full_clean(instance: Any, *, exclude: Iterable[str] = ()) -> None:
         raise ValidationFailed("invalid fields", fields=fields) from None
 
 
-def _apply(instance: Any, allowed: set[str], values: dict[str, Any]) -> None:
-    unknown = set(values) - allowed
+def _apply(instance: Any, allowed: tuple[str, ...], values: dict[str, Any]) -> None:
+    unknown = set(values).difference(allowed)
     if unknown:
         raise ValidationFailed(
             "unknown fields", fields={name: "is not a known field" for name in sorted(unknown)}

@@ -52,8 +52,6 @@ def test_sink_batches_writes_to_a_v2_endpoint(nodes: list[Any], tmp_path: Path) 
         ),
         "ZENITH_VAR_DIR": str(tmp_path),
     }
-    if connection.vendor != "postgresql":
-        pytest.skip("the live server shares the PostgreSQL test database")
     with ZenithServer(env, tmp_path / "server.log") as server:
         sink = InfluxSink(
             url=server.url,

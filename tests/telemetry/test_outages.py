@@ -39,8 +39,6 @@ def _body(i: int) -> dict[str, Any]:
 def test_database_outage_answers_503_and_loses_nothing_acknowledged(
     nodes: list[Any], tmp_path: Path
 ) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
     secret = make_token("ingest", name="gateway")
     db = connection.settings_dict
     proxy = TcpProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)).start()
@@ -94,8 +92,7 @@ def test_postgresql_stopped_and_restarted(tmp_path: Path) -> None:
 
     from tests.support import pgcluster
 
-    if not pgcluster.available():
-        pytest.skip("needs the PostgreSQL server binaries")
+    assert pgcluster.available(), "the PostgreSQL server binaries are needed (postgresql-15)"
     cluster = pgcluster.TempCluster().init()
     try:
         with psycopg.connect(cluster.url(), autocommit=True) as conn:

@@ -42,8 +42,7 @@ def same(a: list[Any], b: list[Any]) -> bool:
 
 
 def test_store_is_timescaledb_on_postgresql() -> None:
-    if connection.vendor == "postgresql":
-        assert get_store().name == "timescaledb"
+    assert get_store().name == "timescaledb"
 
 
 def test_buckets_with_gaps_never_interpolated(nodes: list[Any]) -> None:
@@ -82,8 +81,6 @@ def test_counter_reset_becomes_correct_rate(nodes: list[Any]) -> None:
 
 
 def test_rollups_match_raw_and_survive_retention(nodes: list[Any]) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("rollup tables exist on PostgreSQL")
     soc = Metric.objects.get(name="battery_soc")
     ecc = Metric.objects.get(name="ecc_errors_total")
     old = T0 - timedelta(days=60)
@@ -161,8 +158,6 @@ def test_bucket_choice() -> None:
 def test_extension_features_detected() -> None:
     from telemetry.stores.schema import enable_compression, timescale_features
 
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only")
     with connection.cursor() as cursor:
         features = timescale_features(cursor)
         cursor.execute("SELECT current_setting('timescaledb.license', true)")
