@@ -145,24 +145,7 @@ def solve(
                     model.Add(sum(ys) <= cap * length[c])
 
     model.Maximize(sum(objective_terms))
-    hinted: dict[tuple[int, int], list[Booking]] = {}
-    for h in hint:
-        hinted.setdefault((h.sc, h.st), []).append(h)
-    for c in present:
-        win_lo, win_hi = p.cand_lo[c], p.cand_hi[c]
-        match = [
-            h
-            for h in hinted.get((p.cand_sc[c], p.cand_st[c]), [])
-            if win_lo - 1 <= h.start_s <= win_hi
-        ]
-        model.AddHint(present[c], bool(match))
-        if match:
-            first, last = math.ceil(win_lo) - t0, math.floor(win_hi) - t0
-            s_hint = min(max(math.ceil(match[0].start_s) - t0, first), last)
-            e_hint = min(max(math.floor(match[0].end_s) - t0, s_hint), last)
-            model.AddHint(start[c], s_hint)
-            model.AddHint(end[c], e_hint)
-            model.AddHint(length[c], e_hint - s_hint)
+    _hint_from_plan(model, p, hint, present, start, end, length, t0)
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.001, time_limit_s)
@@ -185,6 +168,43 @@ def solve(
                 )
             )
     return name, out
+
+
+def _hint_from_plan(
+    model: cp_model.CpModel,
+    p: Problem,
+    hint: list[Booking],
+    present: dict[int, cp_model.IntVar],
+    start: dict[int, cp_model.IntVar],
+    end: dict[int, cp_model.IntVar],
+    length: dict[int, cp_model.IntVar],
+    t0: int,
+) -> dict[int, int | None]:
+    """Hint each candidate from a previous plan: the booking of the same spacecraft and
+    station that starts inside the candidate's window. Returns each candidate's hinted
+    length in seconds, or None where the plan does not use it."""
+    hinted: dict[tuple[int, int], list[Booking]] = {}
+    for h in hint:
+        hinted.setdefault((h.sc, h.st), []).append(h)
+    spans: dict[int, int | None] = {}
+    for c in present:
+        win_lo, win_hi = p.cand_lo[c], p.cand_hi[c]
+        match = [
+            h
+            for h in hinted.get((p.cand_sc[c], p.cand_st[c]), [])
+            if win_lo - 1 <= h.start_s <= win_hi
+        ]
+        model.AddHint(present[c], bool(match))
+        spans[c] = None
+        if match:
+            first, last = math.ceil(win_lo) - t0, math.floor(win_hi) - t0
+            s_hint = min(max(math.ceil(match[0].start_s) - t0, first), last)
+            e_hint = min(max(math.floor(match[0].end_s) - t0, s_hint), last)
+            model.AddHint(start[c], s_hint)
+            model.AddHint(end[c], e_hint)
+            model.AddHint(length[c], e_hint - s_hint)
+            spans[c] = e_hint - s_hint
+    return spans
 
 
 def _upper_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -324,25 +344,10 @@ def solve_curves(
         if len(vs) > 1:
             model.Add(sum(vs) <= best_of[sc])
     model.Maximize(sum(v for vs in worth.values() for v in vs))
-    hinted: dict[tuple[int, int], list[Booking]] = {}
-    for h in hint:
-        hinted.setdefault((h.sc, h.st), []).append(h)
-    for c in present:
-        win_lo, win_hi = p.cand_lo[c], p.cand_hi[c]
-        match = [
-            h
-            for h in hinted.get((p.cand_sc[c], p.cand_st[c]), [])
-            if win_lo - 1 <= h.start_s <= win_hi
-        ]
-        model.AddHint(present[c], bool(match))
-        if match:
-            first, last = math.ceil(win_lo) - t0, math.floor(win_hi) - t0
-            s_hint = min(max(math.ceil(match[0].start_s) - t0, first), last)
-            e_hint = min(max(math.floor(match[0].end_s) - t0, s_hint), last)
-            model.AddHint(start[c], s_hint)
-            model.AddHint(end[c], e_hint)
-            model.AddHint(length[c], e_hint - s_hint)
-            caps = [(a_k * (e_hint - s_hint) + b_k) // 1000 for a_k, b_k in lines_of[c]]
+    spans = _hint_from_plan(model, p, hint, present, start, end, length, t0)
+    for c, hinted_s in spans.items():
+        if hinted_s is not None:
+            caps = [(a_k * hinted_s + b_k) // 1000 for a_k, b_k in lines_of[c]]
             top_v = value[c].Proto().domain[1]
             model.AddHint(value[c], max(0, min([top_v, *caps])))
         else:
