@@ -9,6 +9,13 @@ from rest_framework.test import APIClient
 
 from telemetry import registry
 from tests.factories import make_spacecraft
+from tests.telemetry.mqtt_support import (  # noqa: F401 (MQTT fixtures for the test_mqtt_* modules)
+    broker,
+    no_samples,
+    publisher,
+    scope,
+    start_bridge,
+)
 
 
 @pytest.fixture(autouse=True)
