@@ -6,6 +6,7 @@ Secrets may come from a file: for ``SECRET_KEY`` the reader also honours
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -132,3 +133,14 @@ def env_parse(name: str, default: T, parse: Callable[[str], T]) -> T:
         return parse(value)
     except (TypeError, ValueError) as exc:
         raise ImproperEnvironment(name, str(exc)) from exc
+
+
+def json_object(text: str) -> dict[str, object]:
+    """Parse a JSON object (for ``env_parse``); anything else is a ValueError."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value

@@ -21,8 +21,10 @@ from ops.env import (
     env_float,
     env_int,
     env_list,
+    env_parse,
     env_str,
     env_url,
+    json_object,
 )
 
 # Lets classes subscript Django generics (ModelAdmin[Spacecraft]) for the type checker.
@@ -298,6 +300,30 @@ ZENITH_METRICS_PUBLIC = env_bool("ZENITH_METRICS_PUBLIC", False)
 # --- scheduling ---------------------------------------------------------------------
 # UT1-UTC and leap seconds; the bundled table is used when unset (manage.py update_eop).
 ZENITH_EOP_FILE = env_str("ZENITH_EOP_FILE")
+# Shortest contact worth booking (planner and manual booking), seconds.
+ZENITH_MIN_CONTACT_S = env_float("ZENITH_MIN_CONTACT_S", 60.0, minimum=1.0)
+# Transfers: files under ZENITH_TRANSFER_DIR/outgoing are what uploads read (schedulers
+# place artefacts there); verified downlinks land under ZENITH_TRANSFER_DIR/incoming.
+ZENITH_TRANSFER_DIR = Path(
+    env_str("ZENITH_TRANSFER_DIR", str(VAR_DIR / "transfers")) or VAR_DIR / "transfers"
+)
+ZENITH_CHUNK_BYTES = env_int(
+    "ZENITH_CHUNK_BYTES", 4 * 1024 * 1024, minimum=4096, maximum=64 * 1024 * 1024
+)
+ZENITH_MAX_CHUNKS = env_int("ZENITH_MAX_CHUNKS", 1_000_000, minimum=1)
+# Uploads up to this size are hashed while the submit request waits (a wrong SHA-256 is
+# a 400 at once); larger ones by a Celery task (a wrong one fails the transfer).
+ZENITH_INLINE_HASH_BYTES = env_int("ZENITH_INLINE_HASH_BYTES", 64 * 1024 * 1024, minimum=0)
+# The link: "simulated" or "module:factory" with its options as a JSON object.
+ZENITH_LINK_DRIVER = env_str("ZENITH_LINK_DRIVER", "simulated") or "simulated"
+ZENITH_LINK_OPTIONS: dict[str, Any] = env_parse("ZENITH_LINK_OPTIONS", {}, json_object)
+ZENITH_SIM_DIR = Path(env_str("ZENITH_SIM_DIR", str(VAR_DIR / "sim")) or VAR_DIR / "sim")
+# Contact runs are long tasks on their own queue, so predictions never delay an AOS.
+ZENITH_LINK_QUEUE = env_str("ZENITH_LINK_QUEUE", "links") or "links"
+ZENITH_CONTACT_LEASE_S = env_float("ZENITH_CONTACT_LEASE_S", 15.0, minimum=1.0)
+ZENITH_DISPATCH_LEAD_S = env_float("ZENITH_DISPATCH_LEAD_S", 30.0, minimum=0.0)
+ZENITH_DISPATCH_EVERY_S = env_float("ZENITH_DISPATCH_EVERY_S", 5.0, minimum=0.5)
+ZENITH_REPLAN_EVERY_S = env_float("ZENITH_REPLAN_EVERY_S", 900.0, minimum=10.0)
 
 # --- telemetry ---------------------------------------------------------------------
 TELEMETRY_CHUNK_HOURS = env_int("TELEMETRY_CHUNK_HOURS", 6, minimum=1, maximum=24 * 7)

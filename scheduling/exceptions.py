@@ -66,3 +66,17 @@ class InvalidTransition(SchedulingError):
 
     code = "invalid_transition"
     status = 409
+
+
+class ReplayConflict(SchedulingError):
+    """A submission repeats a ``client_ref`` with different content."""
+
+    code = "replay_conflict"
+    status = 409
+
+
+class ContentUnavailable(SchedulingError):
+    """A downlink's content cannot be served (not completed, or its file fails its check)."""
+
+    code = "content_unavailable"
+    status = 409

@@ -1,9 +1,17 @@
-"""Celery entry points for pass prediction. Thin: each calls one service.
+"""Celery entry points for scheduling. Thin: each calls one service.
 
 ``scheduling.predict_chunk`` runs one chunk of a prediction job; a job's chunks are
 enqueued together as a group (``enqueue_prediction_job``), so workers on several
 machines share a big fleet. ``scheduling.refresh_passes`` runs every five minutes
-(registered here, below) and re-predicts spacecraft whose passes are stale.
+(registered here, below) and re-predicts spacecraft whose passes are stale; when such a
+refresh finishes (new TLEs, changed stations) the contact plan is redone
+(``scheduling.replan_contacts``, also on beat).
+
+Transfers: ``scheduling.dispatch_contacts`` (beat, every ``ZENITH_DISPATCH_EVERY_S``)
+sends each contact about to start to ``scheduling.run_contact`` on the link queue
+(``ZENITH_LINK_QUEUE``): a long task, from AOS to LOS, safe to redeliver (the contact's
+lease fences out a second runner). ``scheduling.prepare_transfer`` hashes a large
+upload's chunks.
 """
 
 from __future__ import annotations
@@ -12,11 +20,12 @@ from typing import Any
 
 from celery import group, shared_task
 from celery.signals import worker_init
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
 from ops.celery import app
-from scheduling import orbits, services
-from scheduling.models import PredictionJob
+from scheduling import contact_services, orbits, services, transfer_services
+from scheduling.models import JobState, PredictionJob
 
 REFRESH_EVERY_S = 300.0
 
@@ -32,6 +41,13 @@ REFRESH_EVERY_S = 300.0
 )
 def predict_chunk(chunk_id: int) -> dict[str, Any]:
     chunk = services.prediction_chunk_run(chunk_id=chunk_id)
+    job = PredictionJob.objects.get(pk=chunk.job_id)
+    if job.updates_coverage and job.state == JobState.SUCCEEDED and job.finished_at:
+        # Passes changed under the contact plan: redo it (once: the last chunk closes
+        # the job, and a redelivered chunk finds the job already closed).
+        closed_by_me = chunk.finished_at is not None and chunk.finished_at <= job.finished_at
+        if closed_by_me:
+            replan_contacts.delay()
     return {"chunk": chunk.pk, "state": chunk.state, "passes": chunk.passes_stored}
 
 
@@ -52,7 +68,74 @@ def enqueue_prediction_job(job: PredictionJob) -> None:
     )
 
 
+@shared_task(
+    name="scheduling.replan_contacts",
+    time_limit=600,
+    soft_time_limit=540,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def replan_contacts() -> dict[str, Any]:
+    outcome = contact_services.contact_plan_refresh(actor="beat")
+    return {
+        "method": outcome.method,
+        "added": len(outcome.added),
+        "removed": len(outcome.removed),
+        "kept": len(outcome.kept),
+    }
+
+
+@shared_task(
+    name="scheduling.prepare_transfer",
+    time_limit=6 * 3600,
+    soft_time_limit=6 * 3600 - 60,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def prepare_transfer(transfer_id: int) -> str:
+    transfer = transfer_services.transfer_prepare(transfer_id=transfer_id)
+    return str(transfer.state)
+
+
+@shared_task(name="scheduling.dispatch_contacts", time_limit=60, soft_time_limit=50, acks_late=True)
+def dispatch_contacts() -> list[int]:
+    outcome = transfer_services.contact_dispatch_due()
+    queue = str(settings.ZENITH_LINK_QUEUE)
+    for contact_id in outcome.due:
+        run_contact.apply_async(args=[contact_id], queue=queue)
+    return list(outcome.due)
+
+
+# No time limit: a GEO contact lasts hours. The lease bounds a lost runner instead, and
+# a redelivery (broker visibility timeout) finds the lease held and returns.
+@shared_task(
+    name="scheduling.run_contact",
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def run_contact(contact_id: int) -> dict[str, Any]:
+    hostname = run_contact.request.hostname or "worker"
+    outcome = transfer_services.contact_run(
+        contact_id=contact_id, runner=f"{hostname}:{run_contact.request.id or '-'}"
+    )
+    return {"contact": contact_id, "state": outcome.state, "reason": outcome.reason}
+
+
 app.add_periodic_task(REFRESH_EVERY_S, refresh_passes.s(), name="scheduling.refresh_passes")
+app.add_periodic_task(
+    float(settings.ZENITH_DISPATCH_EVERY_S),
+    dispatch_contacts.s(),
+    name="scheduling.dispatch_contacts",
+)
+app.add_periodic_task(
+    float(settings.ZENITH_REPLAN_EVERY_S), replan_contacts.s(), name="scheduling.replan_contacts"
+)
 
 
 @worker_init.connect

@@ -20,9 +20,9 @@ from scheduling.contact_services._common import (
     DEFAULT_WINDOW,
     MAX_BUDGET_S,
     MAX_WINDOW,
-    MIN_CONTACT_S,
     PLANNER_ACTOR,
     Progress,
+    min_contact_s,
 )
 from scheduling.contact_services._lifecycle import (
     TRANSITIONS,
@@ -41,7 +41,6 @@ __all__ = [
     "DEFAULT_WINDOW",
     "MAX_BUDGET_S",
     "MAX_WINDOW",
-    "MIN_CONTACT_S",
     "PLANNER_ACTOR",
     "TRANSITIONS",
     "ContactChange",
@@ -51,4 +50,5 @@ __all__ = [
     "contact_cancel",
     "contact_plan_refresh",
     "contact_transition",
+    "min_contact_s",
 ]

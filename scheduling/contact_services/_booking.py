@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ops.fleet.models import GroundStation, Spacecraft
-from scheduling.contact_services._common import MIN_CONTACT_S, _fmt, _lock, _record
+from scheduling.contact_services._common import _fmt, _lock, _record, min_contact_s
 from scheduling.contact_services._conflicts import (
     _active_near,
     _capacities,
@@ -38,7 +38,7 @@ def contact_book(
 ) -> Contact:
     """Book a contact by hand.
 
-    Checked, in this order: the times (aware, at least ``MIN_CONTACT_S``, not in the
+    Checked, in this order: the times (aware, at least ``ZENITH_MIN_CONTACT_S``, not in the
     past); the pass geometry (inside one stored pass of this spacecraft over this
     station: :class:`OutsidePass`); maintenance, with the antenna's setup and
     turnaround (:class:`MaintenanceConflict`); a free antenna, setup and turnaround
@@ -48,9 +48,10 @@ def contact_book(
     now = now or timezone.now()
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidRequest("times must carry a timezone", fields={"start": "must be UTC"})
-    if (end - start).total_seconds() < MIN_CONTACT_S:
+    shortest = min_contact_s()
+    if (end - start).total_seconds() < shortest:
         raise InvalidRequest(
-            "contact too short", fields={"end": f"at least {MIN_CONTACT_S:g} s after start"}
+            "contact too short", fields={"end": f"at least {shortest:g} s after start"}
         )
     if start < now:
         raise InvalidRequest("contact starts in the past", fields={"start": "must be after now"})

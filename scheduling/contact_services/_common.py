@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
+
 from ops.fleet.models import GroundStation, Spacecraft
 from scheduling.models import Contact, ContactEvent
 
@@ -19,9 +21,13 @@ MAX_WINDOW = timedelta(days=7)
 DEFAULT_FREEZE_S = 900.0
 DEFAULT_BUDGET_S = 5.0
 MAX_BUDGET_S = 120.0
-MIN_CONTACT_S = 60.0
 
 Progress = Callable[[float], None]
+
+
+def min_contact_s() -> float:
+    """The shortest contact worth booking (``ZENITH_MIN_CONTACT_S``, default 60 s)."""
+    return float(settings.ZENITH_MIN_CONTACT_S)
 
 
 def _record(

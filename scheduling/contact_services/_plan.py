@@ -22,13 +22,13 @@ from scheduling.contact_services._common import (
     DEFAULT_WINDOW,
     MAX_BUDGET_S,
     MAX_WINDOW,
-    MIN_CONTACT_S,
     PLANNER_ACTOR,
     Progress,
     _fmt,
     _lock,
     _record,
     _seconds,
+    min_contact_s,
 )
 from scheduling.contact_services._conflicts import (
     _active_near,
@@ -40,10 +40,14 @@ from scheduling.contact_services._lifecycle import _move
 from scheduling.exceptions import InvalidRequest, InvalidWindow
 from scheduling.models import (
     ACTIVE_CONTACT_STATES,
+    MOVABLE_TRANSFER_STATES,
     Contact,
     ContactState,
     Pass,
+    Transfer,
+    TransferDirection,
 )
+from scheduling.transfer_services._plan import transfer_plan_refresh
 
 # The package's name, as when this was one module: log configuration keys on it.
 logger = logging.getLogger("scheduling.contact_services")
@@ -142,10 +146,10 @@ def contact_plan_refresh(
     contacts straddling the window's edges are outside its scope and left alone; a
     planned contact that would clash with one is skipped (reported in ``skipped``).
 
-    Demand: transfers do not exist yet (issue 5 item 3), so the planner is given no
-    transfer demand. Its objective then reduces to the small weight it gives every
-    byte of capacity (x spacecraft priority), so the plan still maximises priority-
-    weighted capacity. Once transfers exist their queue is passed here instead.
+    Demand: every open transfer's bytes still to move (priority, deadline, direction)
+    are the planner's objective: priority-weighted bytes delivered before their
+    deadlines. After the contacts are applied, the transfers are replanned onto them
+    (``transfer_plan_refresh``): every ETA and deadline-risk flag follows the new plan.
     """
     now = now or timezone.now()
     window_start = window_start or now
@@ -194,10 +198,10 @@ def contact_plan_refresh(
         ),
         spacecraft=tuple(_craft_spec(c) for c in crafts),
         stations=tuple(_station_spec(s, maintenance.get(s.pk, [])) for s in stations),
-        transfers=(),  # no transfer demand until transfers exist: see the docstring
+        transfers=_demand(crafts, window_end),
         window_start_s=timescale.unix_seconds(window_start),
         window_end_s=timescale.unix_seconds(window_end),
-        min_duration_s=MIN_CONTACT_S,
+        min_duration_s=min_contact_s(),
         now_s=timescale.unix_seconds(now),
         freeze_s=freeze_s,
         previous=tuple(previous),
@@ -216,6 +220,7 @@ def contact_plan_refresh(
         frozen_until=frozen_until,
         window=(window_start, window_end),
     )
+    transfer_plan_refresh(now=now, actor=actor)
     report(1.0)
     logger.info(
         "replan %s..%s by %s: %d added, %d removed, %d kept, %d skipped (%s)",
@@ -229,6 +234,25 @@ def contact_plan_refresh(
         outcome.method,
     )
     return outcome
+
+
+# A transfer without a deadline still wants its bytes: the planner sees one far away.
+NO_DEADLINE = timedelta(days=365)
+
+
+def _demand(crafts: list[Spacecraft], window_end: datetime) -> tuple[planner.Transfer, ...]:
+    rows = Transfer.objects.filter(spacecraft__in=crafts, state__in=MOVABLE_TRANSFER_STATES)
+    return tuple(
+        planner.Transfer(
+            key=t.pk,
+            spacecraft=t.spacecraft_id,
+            size_bytes=float(t.size_bytes - t.bytes_done),
+            deadline_s=timescale.unix_seconds(t.deadline or window_end + NO_DEADLINE),
+            priority=t.priority,
+            direction="up" if t.direction == TransferDirection.UP else "down",
+        )
+        for t in rows.order_by("pk")
+    )
 
 
 def _in_scope(
@@ -291,8 +315,7 @@ def _apply(
         if entry.action != "added":
             continue
         c = entry.contact
-        # No transfer demand yet: say what the contact is for instead of "waiting transfers".
-        why = entry.reason.replace("for waiting transfers", "of capacity (no transfer demand yet)")
+        why = entry.reason
         craft, station = crafts[cast(int, c.spacecraft)], stations[cast(int, c.station)]
         start, end = timescale.to_datetime(c.start_s), timescale.to_datetime(c.end_s)
         at_station, of_craft = _active_near(station=station, spacecraft=craft, start=start, end=end)

@@ -1,0 +1,512 @@
+"""Running a contact: from AOS to LOS, move the spacecraft's transfers over the link.
+
+``contact_dispatch_due`` (Celery beat, every few seconds) finds contacts about to start
+(or whose runner died) and closes those that ended with nobody running them;
+``contact_run`` (one Celery task per contact, ``acks_late``) does the work:
+
+1. **Claim** the contact with a lease: a conditional update that bumps ``run_token``.
+   The runner renews the lease every second; a runner whose token is no longer the
+   contact's (its lease expired and another took over) stops at once. So a task
+   redelivered by the broker, or re-dispatched after its worker was killed, never
+   runs beside a live one.
+2. Wait for AOS, move the contact to ``in_progress``, open a ``LinkSession``.
+3. Two pumps, one per direction (the carriers are independent), each claim the next
+   chunks of the spacecraft's queue and move them: an upload chunk counts when the
+   node acknowledges it with the right SHA-256, a downlink chunk when the frame's data
+   matches the checksum it came with and is on disk; anything else is sent again.
+   A transfer whose chunks are all acknowledged is verified whole (the node's SHA-256
+   of an upload; the assembled downlink on the ground) and completes once.
+4. At LOS (or when an operator aborts the contact) the pumps stop, the contact is
+   completed with its link statistics, unfinished transfers go back to the queue
+   and the spacecraft's transfers are replanned: they resume on the next contact,
+   at whatever station.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from scheduling import links, live, timescale
+from scheduling.contact_services._lifecycle import contact_transition
+from scheduling.exceptions import InvalidTransition
+from scheduling.models import (
+    ACTIVE_CONTACT_STATES,
+    Contact,
+    ContactState,
+    Transfer,
+    TransferChunk,
+    TransferDirection,
+    TransferState,
+)
+from scheduling.transfer_services import _chunks
+from scheduling.transfer_services._common import move, part_path, source_path
+from scheduling.transfer_services._plan import transfer_plan_refresh
+from scheduling.transfers import chunks
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 4
+IDLE_S = 0.25
+OUTAGE_BACKOFF_S = 0.2
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+@dataclass
+class RunOutcome:
+    contact_id: int
+    state: str  # the contact's state at the end, or "skipped"
+    reason: str
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    due: tuple[int, ...]
+    closed: tuple[int, ...]
+    verified: tuple[int, ...]
+
+
+def driver_from_settings() -> links.LinkDriver:
+    return links.load_driver(
+        str(settings.ZENITH_LINK_DRIVER),
+        dict(settings.ZENITH_LINK_OPTIONS),
+        default_dir=Path(settings.ZENITH_SIM_DIR),
+    )
+
+
+def _lease_s() -> float:
+    return float(settings.ZENITH_CONTACT_LEASE_S)
+
+
+def _expired(now: datetime) -> Q:
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
+def contact_dispatch_due(*, now: datetime | None = None) -> DispatchOutcome:
+    """Contacts to run now (each marked dispatched, so the next beat does not repeat
+    it unless its runner never took the lease), contacts that ended unrun (failed),
+    and downlinks left verifying by a runner that died (verified now)."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=_lease_s())
+    lead = timedelta(seconds=float(settings.ZENITH_DISPATCH_LEAD_S))
+    closed = [
+        c.pk
+        for c in Contact.objects.filter(state__in=ACTIVE_CONTACT_STATES, end__lte=now)
+        .filter(_expired(now))
+        .order_by("pk")
+        if _close_unrun(contact_id=c.pk, now=now)
+    ]
+    verified = []
+    for t in Transfer.objects.filter(
+        direction=TransferDirection.DOWN, state=TransferState.VERIFYING
+    ).order_by("pk"):
+        if _chunks.verify_downlink(transfer=t, contact=None, now=now):
+            verified.append(t.pk)
+    ready = (
+        Contact.objects.filter(state__in=ACTIVE_CONTACT_STATES, start__lte=now + lead, end__gt=now)
+        .filter(_expired(now))
+        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease))
+    )
+    due = []
+    for pk in ready.order_by("start", "pk").values_list("pk", flat=True):
+        if ready.filter(pk=pk).update(dispatched_at=now):
+            due.append(pk)
+    return DispatchOutcome(tuple(due), tuple(closed), tuple(verified))
+
+
+def _close_unrun(*, contact_id: int, now: datetime) -> bool:
+    with transaction.atomic():
+        row = (
+            Contact.objects.select_for_update()
+            .filter(pk=contact_id, state__in=ACTIVE_CONTACT_STATES, end__lte=now)
+            .filter(_expired(now))
+            .first()
+        )
+        if row is None:
+            return False
+        reason = (
+            "not executed: no runner took it before LOS"
+            if row.state == ContactState.SCHEDULED
+            else "runner lost before LOS"
+        )
+        contact_transition(
+            contact=row, to_state=ContactState.FAILED, actor="dispatcher", reason=reason, now=now
+        )
+        _release(row, now=now, actor="dispatcher")
+    transfer_plan_refresh(spacecraft_ids=[row.spacecraft_id], now=now)
+    return True
+
+
+def _release(contact: Contact, *, now: datetime, actor: str) -> None:
+    """Free the contact's chunk claims and put its unfinished transfers back in the
+    queue (unless another contact of the spacecraft is carrying them now)."""
+    TransferChunk.objects.filter(claim_contact=contact.pk, acked_at__isnull=True).update(
+        claimed_until=None, claim_contact=None
+    )
+    others = Contact.objects.filter(
+        spacecraft_id=contact.spacecraft_id,
+        state=ContactState.IN_PROGRESS,
+        lease_until__gt=now,
+    ).exclude(pk=contact.pk)
+    if others.exists():
+        return
+    for t in Transfer.objects.filter(
+        spacecraft_id=contact.spacecraft_id, state=TransferState.IN_PROGRESS
+    ):
+        left = t.chunk_count - t.chunks_done
+        move(
+            transfer=t,
+            to_state=TransferState.QUEUED,
+            actor=actor,
+            now=now,
+            contact=contact,
+            detail=f"contact {contact.pk} over ({contact.station.slug}): {left} chunk(s) left",
+            expect=(TransferState.IN_PROGRESS,),
+        )
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _claim_lease(*, contact_id: int, runner: str, now: datetime) -> int | None:
+    with transaction.atomic():
+        row = (
+            Contact.objects.select_for_update()
+            .filter(pk=contact_id, state__in=ACTIVE_CONTACT_STATES, end__gt=now)
+            .filter(_expired(now))
+            .first()
+        )
+        if row is None:
+            return None
+        row.run_token += 1
+        row.lease_until = now + timedelta(seconds=_lease_s())
+        row.runner = runner[:150]
+        row.save(update_fields=["run_token", "lease_until", "runner"])
+        return row.run_token
+
+
+def _renew(*, contact_id: int, token: int, now: datetime) -> bool:
+    return bool(
+        Contact.objects.filter(pk=contact_id, run_token=token).update(
+            lease_until=now + timedelta(seconds=_lease_s())
+        )
+    )
+
+
+class _Pump(threading.Thread):
+    """One direction of the link: claim chunks, move them, count them."""
+
+    def __init__(
+        self,
+        *,
+        direction: str,
+        contact: Contact,
+        session: links.LinkSession,
+        stop: threading.Event,
+        clock: Clock,
+        sleep: Sleep,
+    ) -> None:
+        super().__init__(name=f"contact-{contact.pk}-{direction}", daemon=True)
+        self.direction = direction
+        self.contact = contact
+        self.session = session
+        self.stop = stop
+        self.clock = clock
+        self.sleep = sleep
+        self.end_s = timescale.unix_seconds(contact.end)
+        self.claim_s = max(10.0, 4 * _lease_s())
+        self.acked = 0
+        self.bytes = 0
+        self.retries = 0
+        self.moved: dict[int, list[float]] = {}  # transfer: [first ack, last ack, bytes]
+        self.error: BaseException | None = None
+
+    def now(self) -> datetime:
+        return timescale.to_datetime(self.clock())
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # reported by the runner; the contact still closes
+            self.error = exc
+            log.exception("contact %s %s pump failed", self.contact.pk, self.direction)
+        finally:
+            connection.close()
+
+    def _loop(self) -> None:
+        while not self.stop.is_set() and self.clock() < self.end_s:
+            if self._verify_one():
+                continue
+            work = _chunks.claim(
+                contact=self.contact,
+                direction=self.direction,
+                now=self.now(),
+                limit=CLAIM_BATCH,
+                claim_s=self.claim_s,
+            )
+            if work is None:
+                self.stop.wait(IDLE_S)
+                continue
+            transfer, rows = work
+            for chunk in rows:
+                if self.stop.is_set() or self.clock() >= self.end_s:
+                    return
+                if not _chunks.movable(transfer.pk):
+                    break
+                if not self._move(transfer, chunk):
+                    break
+
+    def _verify_one(self) -> bool:
+        t = (
+            Transfer.objects.filter(
+                spacecraft_id=self.contact.spacecraft_id,
+                direction=self.direction,
+                state=TransferState.VERIFYING,
+            )
+            .order_by("pk")
+            .first()
+        )
+        if t is None:
+            return False
+        if self.direction == TransferDirection.DOWN:
+            _chunks.verify_downlink(transfer=t, contact=self.contact, now=self.now())
+            return True
+        try:
+            seen = self.session.verify_upload(
+                transfer_id=t.pk, name=t.name, size=t.size_bytes, sha256=t.sha256
+            )
+        except links.LinkError:
+            self.sleep(OUTAGE_BACKOFF_S)
+            return True
+        _chunks.complete_upload(transfer=t, node_sha256=seen, contact=self.contact, now=self.now())
+        return True
+
+    def _move(self, transfer: Transfer, chunk: TransferChunk) -> bool:
+        """Send or fetch one chunk. False: stop working on this transfer for now."""
+        if self.direction == TransferDirection.UP:
+            data = chunks.read_at(source_path(transfer), chunk.offset, chunk.size)
+            if chunks.sha256_hex(data) != chunk.sha256:
+                move(
+                    transfer=transfer,
+                    to_state=TransferState.FAILED,
+                    actor="link",
+                    now=self.now(),
+                    contact=self.contact,
+                    detail=f"source file changed since it was hashed (chunk {chunk.index})",
+                )
+                return False
+        _chunks.count_attempt(chunk)
+        try:
+            if self.direction == TransferDirection.UP:
+                ack = self.session.send_chunk(
+                    links.UpChunk(
+                        transfer_id=transfer.pk,
+                        name=transfer.name,
+                        index=chunk.index,
+                        offset=chunk.offset,
+                        data=data,
+                        sha256=chunk.sha256,
+                        file_size=transfer.size_bytes,
+                    )
+                )
+                good = ack.ok and ack.sha256 == chunk.sha256
+                why = ack.detail or f"node saw sha256 {ack.sha256[:16]}..."
+                digest = chunk.sha256
+            else:
+                frame = self.session.receive_chunk(
+                    links.DownRequest(
+                        transfer_id=transfer.pk,
+                        name=transfer.name,
+                        index=chunk.index,
+                        offset=chunk.offset,
+                        size=chunk.size,
+                    )
+                )
+                digest = chunks.sha256_hex(frame.data)
+                good = digest == frame.sha256 and len(frame.data) == chunk.size
+                why = "frame failed its checksum"
+                if good:
+                    chunks.write_at(part_path(transfer), chunk.offset, frame.data)
+        except links.ChunkLost as exc:
+            self.retries += 1
+            return _chunks.retransmit(
+                transfer=transfer,
+                chunk=chunk,
+                contact=self.contact,
+                why=f"lost: {exc}",
+                now=self.now(),
+            )
+        except links.LinkDown:
+            self.sleep(OUTAGE_BACKOFF_S)
+            return False
+        except links.RemoteError as exc:
+            move(
+                transfer=transfer,
+                to_state=TransferState.FAILED,
+                actor="link",
+                now=self.now(),
+                contact=self.contact,
+                detail=f"node refused: {exc}",
+            )
+            return False
+        if not good:
+            self.retries += 1
+            return _chunks.retransmit(
+                transfer=transfer, chunk=chunk, contact=self.contact, why=why, now=self.now()
+            )
+        at = self.clock()
+        _chunks.acknowledge(
+            transfer=transfer, chunk=chunk, contact=self.contact, sha256=digest, now=self.now()
+        )
+        self.acked += 1
+        self.bytes += chunk.size
+        seen = self.moved.setdefault(transfer.pk, [at, at, 0.0])
+        seen[1] = at
+        seen[2] += chunk.size
+        return True
+
+
+def contact_run(
+    *,
+    contact_id: int,
+    runner: str,
+    driver: links.LinkDriver | None = None,
+    clock: Clock = time.time,
+    sleep: Sleep = time.sleep,
+) -> RunOutcome:
+    """Run one contact from AOS to LOS (see the module docstring). Idempotent: a second
+    call while a runner holds the lease, or after the contact ended, does nothing."""
+
+    def now() -> datetime:
+        return timescale.to_datetime(clock())
+
+    token = _claim_lease(contact_id=contact_id, runner=runner, now=now())
+    if token is None:
+        return RunOutcome(contact_id, "skipped", "held by another runner, or no longer active")
+    contact = Contact.objects.select_related("spacecraft", "station").get(pk=contact_id)
+    start_s, end_s = timescale.unix_seconds(contact.start), timescale.unix_seconds(contact.end)
+    while clock() < start_s:
+        if not _renew(contact_id=contact_id, token=token, now=now()):
+            return RunOutcome(contact_id, "skipped", "lease taken over before AOS")
+        sleep(min(1.0, start_s - clock()))
+    actor = f"link:{runner}"[:150]
+    if contact.state == ContactState.SCHEDULED:
+        try:
+            contact = contact_transition(
+                contact=contact,
+                to_state=ContactState.IN_PROGRESS,
+                actor=actor,
+                reason="AOS: link opened",
+                now=now(),
+            )
+        except InvalidTransition as exc:
+            return RunOutcome(contact_id, "skipped", str(exc))
+    if contact.link_started_at is None:
+        Contact.objects.filter(pk=contact_id).update(link_started_at=now())
+    live.publish_contact(contact)
+    try:
+        session = (driver or driver_from_settings()).open(
+            links.LinkRequest(
+                contact_id=contact.pk,
+                spacecraft=contact.spacecraft.slug,
+                station=contact.station.slug,
+                start_s=start_s,
+                end_s=end_s,
+                up_bytes_per_s=contact.uplink_capacity_bytes / max(contact.duration_s, 1e-9),
+                down_bytes_per_s=contact.downlink_capacity_bytes / max(contact.duration_s, 1e-9),
+            )
+        )
+    except links.LinkError as exc:
+        return _finish(
+            contact_id, token, actor, now(), {}, ContactState.FAILED, f"link not acquired: {exc}"
+        )
+    stop = threading.Event()
+    pumps = [
+        _Pump(direction=d, contact=contact, session=session, stop=stop, clock=clock, sleep=sleep)
+        for d in (TransferDirection.UP, TransferDirection.DOWN)
+    ]
+    for p in pumps:
+        p.start()
+    reason = "LOS"
+    try:
+        while clock() < end_s:
+            if not _renew(contact_id=contact_id, token=token, now=now()):
+                reason = "lease lost: another runner took the contact over"
+                break
+            state = Contact.objects.filter(pk=contact_id).values_list("state", flat=True).first()
+            if state != ContactState.IN_PROGRESS:
+                reason = f"contact {state} meanwhile"
+                break
+            if all(not p.is_alive() for p in pumps):
+                reason = "both directions stopped: " + "; ".join(str(p.error) for p in pumps)
+                break
+            sleep(max(0.0, min(1.0, end_s - clock())))
+    finally:
+        stop.set()
+        for p in pumps:
+            p.join(timeout=max(30.0, _lease_s()))
+        session.close()
+    close_old_connections()
+    stats: dict[str, float] = dict(session.stats())
+    for p in pumps:
+        stats[f"{p.direction}_chunks_acked"] = float(p.acked)
+        stats[f"{p.direction}_bytes_acked"] = float(p.bytes)
+        stats[f"{p.direction}_retransmissions"] = float(p.retries)
+    _measure_rates(pumps)
+    if reason.startswith("lease lost"):
+        return RunOutcome(contact_id, "skipped", reason, stats)
+    final = ContactState.COMPLETED
+    if any(p.error is not None for p in pumps):
+        final = ContactState.FAILED
+        reason = "; ".join(f"{p.direction}: {p.error}" for p in pumps if p.error is not None)
+    return _finish(contact_id, token, actor, now(), stats, final, reason)
+
+
+def _measure_rates(pumps: list[_Pump]) -> None:
+    for p in pumps:
+        for transfer_id, (first, last, size) in p.moved.items():
+            span = last - first
+            if span > 0.5:
+                Transfer.objects.filter(pk=transfer_id).update(rate_bps=size * 8.0 / span)
+
+
+def _finish(
+    contact_id: int,
+    token: int,
+    actor: str,
+    now: datetime,
+    stats: dict[str, float],
+    final: str,
+    reason: str,
+) -> RunOutcome:
+    with transaction.atomic():
+        row = Contact.objects.select_for_update().select_related("station").get(pk=contact_id)
+        if row.run_token != token:
+            return RunOutcome(contact_id, "skipped", "lease lost at LOS", stats)
+        row.link_ended_at = now
+        row.link_stats = stats
+        row.lease_until = None
+        row.save(update_fields=["link_ended_at", "link_stats", "lease_until"])
+        if row.state == ContactState.IN_PROGRESS:
+            contact_transition(contact=row, to_state=final, actor=actor, reason=reason, now=now)
+            row.refresh_from_db()
+        _release(row, now=now, actor=actor)
+        live.publish_contact(row)
+    transfer_plan_refresh(spacecraft_ids=[row.spacecraft_id], now=now)
+    return RunOutcome(contact_id, row.state, reason, stats)
