@@ -19,3 +19,4 @@ bench:      ## benchmarks under bench/ (figures and ratios to a same-run baselin
 	.venv/bin/python bench/lineprotocol.py
 	.venv/bin/python bench/passes.py
 	.venv/bin/python bench/ingest.py
+	.venv/bin/python bench/plan.py

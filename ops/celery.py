@@ -19,7 +19,7 @@ app.autodiscover_tasks()
 def _ensure_broker_dirs(**_: Any) -> None:
     """The filesystem transport (embedded mode) needs its folders before it polls."""
     options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = options.get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)

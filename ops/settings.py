@@ -178,12 +178,14 @@ else:
     CELERY_RESULT_BACKEND = env_str(
         "CELERY_RESULT_BACKEND", f"file://{VAR_DIR / 'celery' / 'results'}"
     )
-    for _folder in ("broker", "processed", "results"):
+    for _folder in ("broker", "processed", "results", "control"):
         (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR),
         "data_folder_out": str(CELERY_BROKER_DIR),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        # Exchange tables (queue bindings): under var/, not the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = False
@@ -254,6 +256,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrbitKindEnum": "ops.fleet.models.OrbitKind",
         "MetricKindEnum": "telemetry.models.MetricKind",
+        "TransferKindEnum": "scheduling.models.TransferKind",
+        "TransferDirectionEnum": "scheduling.models.TransferDirection",
     },
     # Served from the installed sidecar package: nothing is loaded from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import group, shared_task
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_shutting_down
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
@@ -142,3 +142,9 @@ app.add_periodic_task(
 def _warm_up_orbits(**_: Any) -> None:
     """Load hapsira's compiled kernels before forking workers (about 1 s from cache)."""
     orbits.warm_up()
+
+
+@worker_shutting_down.connect
+def _hand_contacts_back(**_: Any) -> None:
+    """Contacts in progress are handed back (their lease released) rather than run to LOS."""
+    transfer_services.contact_runs_hand_back()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Zenith on the embedded defaults: no external servers. SQLite, in-memory channel
-# layer, Celery on the filesystem transport; one ASGI server and one worker (+beat).
+# layer, Celery on the filesystem transport; one ASGI server, one worker (+beat) and
+# one worker running contacts over the simulated radio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST="${ZENITH_HOST:-127.0.0.1}"
@@ -12,6 +13,8 @@ $PY manage.py migrate --no-input -v0
 $PY manage.py collectstatic --no-input -v0
 $PY manage.py seed_demo
 $PY manage.py predict_passes --no-progress
+$PY manage.py seed_demo_transfers --no-progress
+$PY manage.py plan_contacts --freeze 0 --no-progress
 VAR="${ZENITH_VAR_DIR:-var}"
 mkdir -p "$VAR/log"
 PIDS=()
@@ -21,8 +24,12 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
-$PY -m celery -A ops worker -B --pool=solo --concurrency=1 --loglevel=INFO \
+$PY -m celery -A ops worker -B --pool=solo --concurrency=1 --loglevel=INFO -n main@%h \
     --schedule="$VAR/celerybeat-schedule" >"$VAR/log/worker.log" 2>&1 &
+PIDS+=($!)
+# Contacts run from AOS to LOS on their own queue; threads, so contacts overlap.
+$PY -m celery -A ops worker -Q "${ZENITH_LINK_QUEUE:-links}" --pool=threads --concurrency=8 \
+    --loglevel=INFO -n links@%h >"$VAR/log/links.log" 2>&1 &
 PIDS+=($!)
 $PY -m uvicorn ops.asgi:application --host "$HOST" --port "$PORT" --log-level warning &
 PIDS+=($!)
@@ -32,7 +39,8 @@ cat <<MSG
   Console:  http://${HOST}:${PORT}/
   API docs: http://${HOST}:${PORT}/api/docs/
   Login:    operator / zenith-demo
-  Worker log: $VAR/log/worker.log   Stop with Ctrl-C.
+  Transfers: http://${HOST}:${PORT}/api/v1/transfers (demo workloads queued)
+  Logs: $VAR/log/worker.log, $VAR/log/links.log   Stop with Ctrl-C.
 
 MSG
 # Stop everything as soon as either process exits.

@@ -76,6 +76,20 @@ def test_embedded_run_command_serves_console_and_api(tmp_path: Path) -> None:
                 and "leo-001" in signed_in.text
                 and "svalbard" in signed_in.text
             )
+            # The demo's workloads move: the GEO hub is always in view, so a contact
+            # runs at once and its uploads go up over the simulated radio.
+            deadline = time.monotonic() + 120
+            while True:
+                listed = browser.get("/api/v1/transfers", params={"spacecraft": "geo-hub-1"})
+                assert listed.status_code == 200, listed.text
+                rows = listed.json()["results"]
+                if rows and all(r["state"] == "completed" for r in rows):
+                    break
+                assert time.monotonic() < deadline, f"demo uploads did not complete: {rows}"
+                time.sleep(1)
+            assert {r["name"] for r in rows} == {"weights/base.safetensors", "job.json"}
+            workloads = browser.get("/api/v1/workloads", params={"spacecraft": "geo-hub-1"})
+            assert workloads.json()["results"][0]["state"] == "staged"
         health = httpx.get(f"{base}/healthz", timeout=10).json()
         assert health["status"] == "ok" and health["checks"]["database"]["ok"] is True
         log.seek(0)

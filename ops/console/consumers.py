@@ -3,7 +3,7 @@
 Client messages: ``{"type": "ping"}``, ``{"type": "subscribe", "node": slug}`` and
 ``{"type": "unsubscribe", "node": slug}``. Server messages: ``hello``, ``pong``, and
 whatever the producing apps publish to the groups joined (``telemetry.fleet``,
-``telemetry.update``, ...), relayed as they are.
+``telemetry.update``, ``transfer.progress``, ``contact.state``, ...), relayed as they are.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from ops.fleet.access import scopes_for_user
+from scheduling import live as scheduling_live
 from telemetry import live as telemetry_live
 
 FLEET_GROUP = "console.fleet"
@@ -37,7 +38,12 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.groups_joined = set()
-        for group in (FLEET_GROUP, telemetry_live.FLEET_GROUP):
+        for group in (
+            FLEET_GROUP,
+            telemetry_live.FLEET_GROUP,
+            scheduling_live.TRANSFERS_GROUP,
+            scheduling_live.CONTACTS_GROUP,
+        ):
             await self._join(group)
         await self.accept()
         await self.send_json(
@@ -88,4 +94,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     async def telemetry_fleet(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def transfer_progress(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def contact_state(self, event: dict[str, Any]) -> None:
         await self.send_json(event)

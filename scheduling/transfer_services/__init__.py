@@ -29,6 +29,7 @@ from scheduling.transfer_services._runner import (
     RunOutcome,
     contact_dispatch_due,
     contact_run,
+    contact_runs_hand_back,
     driver_from_settings,
 )
 from scheduling.transfer_services._submit import (
@@ -52,6 +53,7 @@ __all__ = [
     "TransferSpec",
     "contact_dispatch_due",
     "contact_run",
+    "contact_runs_hand_back",
     "driver_from_settings",
     "incoming_dir",
     "outgoing_dir",

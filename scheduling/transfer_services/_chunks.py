@@ -232,8 +232,18 @@ def final_path(transfer: Transfer) -> Path:
 
 def verify_downlink(*, transfer: Transfer, contact: Contact | None, now: datetime) -> bool:
     """Check an assembled downlink against its SHA-256 and put it in place (once)."""
-    if transfer.direction != TransferDirection.DOWN or transfer.state != TransferState.VERIFYING:
+    if transfer.direction != TransferDirection.DOWN:
         return False
+    with transaction.atomic():
+        # One checker at a time (two radios of a spacecraft may both get here): the
+        # row lock is held while the file is checked and moved into place.
+        row = Transfer.objects.select_for_update().filter(pk=transfer.pk).first()
+        if row is None or row.state != TransferState.VERIFYING:
+            return False
+        return _check_downlink(transfer=row, contact=contact, now=now)
+
+
+def _check_downlink(*, transfer: Transfer, contact: Contact | None, now: datetime) -> bool:
     part, final = part_path(transfer), final_path(transfer)
     path = part if part.exists() else final
     seen = chunks.file_sha256(path) if path.exists() else ""

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from scheduling import live
@@ -124,7 +125,12 @@ def move(
     )
     live.publish_transfer(transfer, force=True)
     if transfer.workload_id is not None:
-        workload_follow(workload_id=transfer.workload_id, actor=actor, now=now)
+        # After commit, in its own transaction: a runner acknowledging a chunk holds
+        # the transfer row, and a workload action holds the workload row first.
+        workload_id = transfer.workload_id
+        transaction.on_commit(
+            lambda: workload_follow(workload_id=workload_id, actor=actor, now=now)
+        )
     return True
 
 

@@ -36,7 +36,12 @@ UNSET: object = object()
 
 
 def transfer_cancel(
-    *, transfer: Transfer, actor: str, reason: str = "", now: datetime | None = None
+    *,
+    transfer: Transfer,
+    actor: str,
+    reason: str = "",
+    now: datetime | None = None,
+    replan: bool = True,
 ) -> Transfer:
     """Cancel an open transfer: it stops at the next chunk; its plan is dropped and a
     downlink's partial file removed. Terminal transfers raise :class:`InvalidTransition`."""
@@ -53,12 +58,19 @@ def transfer_cancel(
         TransferChunk.objects.filter(transfer=transfer).update(claimed_until=None)
     part = part_path(transfer)
     part.unlink(missing_ok=True)
-    transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+    if replan:  # callers changing several transfers in one transaction replan once after
+        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+        transfer.refresh_from_db()
     return transfer
 
 
 def transfer_pause(
-    *, transfer: Transfer, actor: str, reason: str = "", now: datetime | None = None
+    *,
+    transfer: Transfer,
+    actor: str,
+    reason: str = "",
+    now: datetime | None = None,
+    replan: bool = True,
 ) -> Transfer:
     """Pause a queued, planned or in-progress transfer (the chunk on the air finishes)."""
     now = now or timezone.now()
@@ -71,12 +83,19 @@ def transfer_pause(
             detail=reason or "paused",
         )
         transfer.allocations.all().delete()
-    transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+    if replan:  # callers changing several transfers in one transaction replan once after
+        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+        transfer.refresh_from_db()
     return transfer
 
 
 def transfer_resume(
-    *, transfer: Transfer, actor: str, reason: str = "", now: datetime | None = None
+    *,
+    transfer: Transfer,
+    actor: str,
+    reason: str = "",
+    now: datetime | None = None,
+    replan: bool = True,
 ) -> Transfer:
     """Resume a paused transfer: queued again (or verifying, when every chunk arrived)."""
     now = now or timezone.now()
@@ -94,7 +113,9 @@ def transfer_resume(
     move_strict(
         transfer=transfer, to_state=target, actor=actor, now=now, detail=reason or "resumed"
     )
-    transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+    if replan:  # callers changing several transfers in one transaction replan once after
+        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+        transfer.refresh_from_db()
     return transfer
 
 
@@ -120,6 +141,7 @@ def transfer_reprioritise(
     priority: int | None = None,
     deadline: datetime | object | None = UNSET,
     now: datetime | None = None,
+    replan: bool = True,
 ) -> Transfer:
     """Change an open transfer's priority and/or deadline (``None`` clears it)."""
     now = now or timezone.now()
@@ -144,7 +166,9 @@ def transfer_reprioritise(
                 transfer=row, kind="reprioritise", actor=actor, now=now, detail="; ".join(changes)
             )
     transfer.refresh_from_db()
-    transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+    if replan:  # callers changing several transfers in one transaction replan once after
+        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+        transfer.refresh_from_db()
     return transfer
 
 
@@ -203,7 +227,9 @@ def workload_pause(
         _check_open(workload)
         for t in _open_transfers(workload):
             if t.state in (TransferState.QUEUED, TransferState.PLANNED, TransferState.IN_PROGRESS):
-                transfer_pause(transfer=t, actor=actor, reason="workload paused", now=now)
+                transfer_pause(
+                    transfer=t, actor=actor, reason="workload paused", now=now, replan=False
+                )
         workload.paused = True
         workload.save(update_fields=["paused"])
         _workload_event(workload, actor, now, reason or "paused")
@@ -220,7 +246,9 @@ def workload_resume(
         _check_open(workload)
         for t in _open_transfers(workload):
             if t.state == TransferState.PAUSED:
-                transfer_resume(transfer=t, actor=actor, reason="workload resumed", now=now)
+                transfer_resume(
+                    transfer=t, actor=actor, reason="workload resumed", now=now, replan=False
+                )
         workload.paused = False
         workload.save(update_fields=["paused"])
         _workload_event(workload, actor, now, reason or "resumed")
@@ -244,7 +272,7 @@ def workload_reprioritise(
         _check_open(workload)
         for t in _open_transfers(workload):
             transfer_reprioritise(
-                transfer=t, actor=actor, priority=priority, deadline=deadline, now=now
+                transfer=t, actor=actor, priority=priority, deadline=deadline, now=now, replan=False
             )
         if priority is not None:
             workload.priority = priority

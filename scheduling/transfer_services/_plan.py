@@ -94,21 +94,24 @@ def transfer_plan_refresh(
 ) -> TransferPlanOutcome:
     """Replan the open transfers of the given spacecraft (default: every one)."""
     now = now or timezone.now()
-    rows_qs = Transfer.objects.filter(state__in=MOVABLE_TRANSFER_STATES)
-    contacts_qs = Contact.objects.filter(state__in=ACTIVE_CONTACT_STATES, end__gt=now)
-    if spacecraft_ids is not None:
-        ids = sorted(set(spacecraft_ids))
-        rows_qs = rows_qs.filter(spacecraft_id__in=ids)
-        contacts_qs = contacts_qs.filter(spacecraft_id__in=ids)
-    rows = list(rows_qs.order_by("pk"))
-    forecasts = planner.plan_transfers(
-        transfers=_queued(rows),
-        windows=_windows(contacts_qs.order_by("start", "pk")),
-        now_s=timescale.unix_seconds(now),
-    )
-    allocations: list[TransferAllocation] = []
-    at_risk = unplanned = 0
     with transaction.atomic():
+        # The transfer rows are locked in key order (as every other transfer write
+        # takes them): two refreshes racing (an API call, a LOS) then run one after
+        # the other instead of each replacing half of the other's allocations.
+        rows_qs = Transfer.objects.filter(state__in=MOVABLE_TRANSFER_STATES)
+        contacts_qs = Contact.objects.filter(state__in=ACTIVE_CONTACT_STATES, end__gt=now)
+        if spacecraft_ids is not None:
+            ids = sorted(set(spacecraft_ids))
+            rows_qs = rows_qs.filter(spacecraft_id__in=ids)
+            contacts_qs = contacts_qs.filter(spacecraft_id__in=ids)
+        rows = list(rows_qs.select_for_update().order_by("pk"))
+        forecasts = planner.plan_transfers(
+            transfers=_queued(rows),
+            windows=_windows(contacts_qs.order_by("start", "pk")),
+            now_s=timescale.unix_seconds(now),
+        )
+        allocations: list[TransferAllocation] = []
+        at_risk = unplanned = 0
         TransferAllocation.objects.filter(transfer__in=rows).delete()
         for t in rows:
             f = forecasts[t.pk]

@@ -33,7 +33,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
@@ -63,6 +69,11 @@ OUTAGE_BACKOFF_S = 0.2
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
+# Set when the worker process is shutting down (``scheduling.tasks`` wires Celery's
+# signal to it): runners hand their contacts back at once instead of holding the
+# worker until LOS, which for a GEO contact may be hours away.
+SHUTDOWN = threading.Event()
+
 
 @dataclass
 class RunOutcome:
@@ -76,7 +87,6 @@ class RunOutcome:
 class DispatchOutcome:
     due: tuple[int, ...]
     closed: tuple[int, ...]
-    verified: tuple[int, ...]
 
 
 def driver_from_settings() -> links.LinkDriver:
@@ -100,8 +110,9 @@ def _expired(now: datetime) -> Q:
 
 def contact_dispatch_due(*, now: datetime | None = None) -> DispatchOutcome:
     """Contacts to run now (each marked dispatched, so the next beat does not repeat
-    it unless its runner never took the lease), contacts that ended unrun (failed),
-    and downlinks left verifying by a runner that died (verified now)."""
+    it unless its runner never took the lease) and contacts that ended with nobody
+    running them (failed). A transfer a dead runner left ``verifying`` is verified by
+    the spacecraft's next runner (its pumps check for one first)."""
     now = now or timezone.now()
     lease = timedelta(seconds=_lease_s())
     lead = timedelta(seconds=float(settings.ZENITH_DISPATCH_LEAD_S))
@@ -112,12 +123,6 @@ def contact_dispatch_due(*, now: datetime | None = None) -> DispatchOutcome:
         .order_by("pk")
         if _close_unrun(contact_id=c.pk, now=now)
     ]
-    verified = []
-    for t in Transfer.objects.filter(
-        direction=TransferDirection.DOWN, state=TransferState.VERIFYING
-    ).order_by("pk"):
-        if _chunks.verify_downlink(transfer=t, contact=None, now=now):
-            verified.append(t.pk)
     ready = (
         Contact.objects.filter(state__in=ACTIVE_CONTACT_STATES, start__lte=now + lead, end__gt=now)
         .filter(_expired(now))
@@ -127,7 +132,7 @@ def contact_dispatch_due(*, now: datetime | None = None) -> DispatchOutcome:
     for pk in ready.order_by("start", "pk").values_list("pk", flat=True):
         if ready.filter(pk=pk).update(dispatched_at=now):
             due.append(pk)
-    return DispatchOutcome(tuple(due), tuple(closed), tuple(verified))
+    return DispatchOutcome(tuple(due), tuple(closed))
 
 
 def _close_unrun(*, contact_id: int, now: datetime) -> bool:
@@ -168,7 +173,7 @@ def _release(contact: Contact, *, now: datetime, actor: str) -> None:
         return
     for t in Transfer.objects.filter(
         spacecraft_id=contact.spacecraft_id, state=TransferState.IN_PROGRESS
-    ):
+    ).order_by("pk"):
         left = t.chunk_count - t.chunks_done
         move(
             transfer=t,
@@ -234,7 +239,8 @@ class _Pump(threading.Thread):
         self.acked = 0
         self.bytes = 0
         self.retries = 0
-        self.moved: dict[int, list[float]] = {}  # transfer: [first ack, last ack, bytes]
+        # transfer: [first chunk sent, last chunk acknowledged, bytes acknowledged]
+        self.moved: dict[int, list[float]] = {}
         self.error: BaseException | None = None
 
     def now(self) -> datetime:
@@ -242,7 +248,20 @@ class _Pump(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._loop()
+            while not self.stop.is_set() and self.clock() < self.end_s:
+                try:
+                    self._loop()
+                except (OperationalError, InterfaceError):
+                    # A deadlock victim, a failover, a restart: the chunk in hand was not
+                    # counted, so it is sent again once the database answers.
+                    log.warning(
+                        "contact %s %s: database error, retrying",
+                        self.contact.pk,
+                        self.direction,
+                        exc_info=True,
+                    )
+                    connection.close()
+                    self.stop.wait(1.0)
         except BaseException as exc:  # reported by the runner; the contact still closes
             self.error = exc
             log.exception("contact %s %s pump failed", self.contact.pk, self.direction)
@@ -312,6 +331,7 @@ class _Pump(threading.Thread):
                 )
                 return False
         _chunks.count_attempt(chunk)
+        sent_at = self.clock()
         try:
             if self.direction == TransferDirection.UP:
                 ack = self.session.send_chunk(
@@ -376,7 +396,7 @@ class _Pump(threading.Thread):
         )
         self.acked += 1
         self.bytes += chunk.size
-        seen = self.moved.setdefault(transfer.pk, [at, at, 0.0])
+        seen = self.moved.setdefault(transfer.pk, [sent_at, at, 0.0])
         seen[1] = at
         seen[2] += chunk.size
         return True
@@ -402,6 +422,9 @@ def contact_run(
     contact = Contact.objects.select_related("spacecraft", "station").get(pk=contact_id)
     start_s, end_s = timescale.unix_seconds(contact.start), timescale.unix_seconds(contact.end)
     while clock() < start_s:
+        if SHUTDOWN.is_set():
+            _hand_back(contact_id, token)
+            return RunOutcome(contact_id, "skipped", "worker shutting down before AOS")
         if not _renew(contact_id=contact_id, token=token, now=now()):
             return RunOutcome(contact_id, "skipped", "lease taken over before AOS")
         sleep(min(1.0, start_s - clock()))
@@ -446,6 +469,9 @@ def contact_run(
     reason = "LOS"
     try:
         while clock() < end_s:
+            if SHUTDOWN.is_set():
+                reason = "worker shutting down: contact handed back"
+                break
             if not _renew(contact_id=contact_id, token=token, now=now()):
                 reason = "lease lost: another runner took the contact over"
                 break
@@ -471,11 +497,30 @@ def contact_run(
     _measure_rates(pumps)
     if reason.startswith("lease lost"):
         return RunOutcome(contact_id, "skipped", reason, stats)
+    if SHUTDOWN.is_set() and clock() < end_s:
+        _hand_back(contact_id, token)
+        return RunOutcome(contact_id, ContactState.IN_PROGRESS, reason, stats)
     final = ContactState.COMPLETED
     if any(p.error is not None for p in pumps):
         final = ContactState.FAILED
         reason = "; ".join(f"{p.direction}: {p.error}" for p in pumps if p.error is not None)
     return _finish(contact_id, token, actor, now(), stats, final, reason)
+
+
+def contact_runs_hand_back() -> None:
+    """Tell every runner in this process to hand its contact back (worker shutdown)."""
+    SHUTDOWN.set()
+
+
+def _hand_back(contact_id: int, token: int) -> None:
+    """Give the contact up before LOS: the next dispatch sends it to another runner."""
+    with transaction.atomic():
+        if Contact.objects.filter(pk=contact_id, run_token=token).update(
+            lease_until=None, dispatched_at=None
+        ):
+            TransferChunk.objects.filter(claim_contact=contact_id, acked_at__isnull=True).update(
+                claimed_until=None, claim_contact=None
+            )
 
 
 def _measure_rates(pumps: list[_Pump]) -> None:

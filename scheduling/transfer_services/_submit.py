@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ops.fleet.models import Spacecraft
+from scheduling import live
 from scheduling.exceptions import InvalidRequest, InvalidTransition, ReplayConflict
 from scheduling.models import (
     TERMINAL_WORKLOAD_STATES,
@@ -197,6 +198,7 @@ def _create(
         to_state=TransferState.QUEUED,
         detail=f"submitted: {size} bytes in {count} chunks of {chunk}",
     )
+    live.publish_transfer(row, force=True)
     return row
 
 
@@ -278,6 +280,7 @@ def transfer_submit(
             now=now,
         )
     transfer_plan_refresh(spacecraft_ids=[spacecraft.pk], now=now)
+    row.refresh_from_db()
     return Submitted(row, True, not row.prepared)
 
 

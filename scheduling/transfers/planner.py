@@ -76,12 +76,6 @@ class QueuedTransfer:
             return (self.pending_chunks - 1) * self.chunk_bytes + self.last_chunk_bytes
         return self.pending_chunks * self.chunk_bytes
 
-    def chunk_size(self, position: int) -> int:
-        """Size of the pending chunk at ``position`` (0-based among the pending ones)."""
-        if self.last_chunk_pending and position == self.pending_chunks - 1:
-            return self.last_chunk_bytes
-        return self.chunk_bytes
-
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
@@ -135,14 +129,17 @@ def _fill(
             pos = position[t.key]
             if pos >= t.pending_chunks:
                 continue
-            first, count, size = pos, 0, 0
-            while pos < t.pending_chunks:
-                nxt = t.chunk_size(pos)
-                if used + size + nxt > capacity + 1e-6:
-                    break
-                size += nxt
+            first = pos
+            room = capacity - used + 1e-6
+            # Full-size chunks first (arithmetically: files run to thousands of chunks),
+            # then the file's short last chunk if it is pending and still fits.
+            full_left = t.pending_chunks - pos - (1 if t.last_chunk_pending else 0)
+            count = min(full_left, int(room // t.chunk_bytes))
+            size = count * t.chunk_bytes
+            if count == full_left and t.last_chunk_pending and size + t.last_chunk_bytes <= room:
                 count += 1
-                pos += 1
+                size += t.last_chunk_bytes
+            pos += count
             if count == 0:
                 continue
             start = begin + used / rate

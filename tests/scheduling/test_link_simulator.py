@@ -167,3 +167,13 @@ def test_options_are_checked_and_the_driver_is_loaded_by_name(tmp_path: Path) ->
     assert isinstance(driver, SimulatedLinkDriver) and driver.options.loss == 0.1
     with pytest.raises(ValueError, match="module:factory"):
         load_driver("nonsense", {}, default_dir=tmp_path)
+
+
+def test_asking_again_for_a_verified_upload_gives_the_same_answer(tmp_path: Path) -> None:
+    s = session(tmp_path, VirtualClock(1000.0))
+    data = b"k" * 1000
+    assert s.send_chunk(up_chunk(0, data)).ok
+    whole = hashlib.sha256(data).hexdigest()
+    assert s.verify_upload(transfer_id=1, name="w.bin", size=1000, sha256=whole) == whole
+    assert s.verify_upload(transfer_id=1, name="w.bin", size=1000, sha256=whole) == whole
+    assert s.verify_upload(transfer_id=1, name="nope.bin", size=1, sha256=whole) == ""
