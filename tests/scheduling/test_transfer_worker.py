@@ -58,7 +58,6 @@ def env(settings: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "ZENITH_MIN_CONTACT_S": "1",
         "ZENITH_CONTACT_LEASE_S": str(LEASE_S),
         "ZENITH_VAR_DIR": str(tmp_path / "var"),
-        "ZENITH_LINK_OPTIONS": json.dumps({"storage_dir": str(tmp_path / "sim")}),
     }
     now = timezone.now().replace(microsecond=0)
     hub, stations = geo_fleet(
@@ -69,8 +68,9 @@ def env(settings: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     )
     workers: list[Worker] = []
 
-    def start(name: str) -> Worker:
-        w = Worker(queue, name, worker_env)
+    def start(name: str, **link: Any) -> Worker:
+        options = {"storage_dir": str(tmp_path / "sim"), **link}
+        w = Worker(queue, name, {**worker_env, "ZENITH_LINK_OPTIONS": json.dumps(options)})
         workers.append(w)
         w.wait_ready()
         return w
@@ -98,7 +98,8 @@ def beat_until(done: Callable[[], bool], timeout_s: float, what: str) -> None:
 def test_a_workload_goes_up_runs_and_comes_down_over_two_stations(
     env: dict[str, Any], client_with_token: Client
 ) -> None:
-    env["start"]("w1")
+    # The radio corrupts the first transmission of one chunk each way.
+    env["start"]("w1", corrupt=[["model.bin", 3, 1], ["out/preds.bin", 0, 1]])
     hub, (a, b) = env["hub"], env["stations"]
     now = timezone.now()
     first = book(hub, a, now + timedelta(seconds=2), 3, now)
@@ -131,6 +132,7 @@ def test_a_workload_goes_up_runs_and_comes_down_over_two_stations(
     assert set(carriers) == {first.pk, second.pk}, "cut at the first LOS, resumed at the second"
     node = env["sim"] / "geo-hub" / "inbox" / "model.bin"
     assert hashlib.sha256(node.read_bytes()).hexdigest() == sha
+    assert up.retransmissions == 1 and TransferChunk.objects.get(transfer=up, index=3).attempts == 2
     # The node runs the job and reports its result (through a gateway).
     result_sha = node_file(env["sim"], "geo-hub", "out/preds.bin", 200 * KB)
     gateway = client_with_token("ingest")
@@ -149,7 +151,9 @@ def test_a_workload_goes_up_runs_and_comes_down_over_two_stations(
         "the result to come down",
     )
     down = Transfer.objects.get(workload=workload, direction="down")
-    assert down.state == TransferState.COMPLETED
+    assert down.state == TransferState.COMPLETED and down.retransmissions == 1
+    (retry,) = TransferEvent.objects.filter(transfer=down, kind="retransmit")
+    assert "chunk 0 attempt 1: frame failed its checksum" in retry.detail
     body = client_with_token("schedule").get(f"/api/v1/workloads/{workload.pk}").json()
     assert body["upload_progress"] == 1.0 and body["downlink_progress"] == 1.0
     assert [e["to_state"] for e in body["events"]] == [
@@ -219,3 +223,38 @@ def test_a_worker_killed_mid_transfer_loses_nothing_and_the_file_completes_once(
         25,
         "the contact to close at LOS",
     )
+
+
+def test_cancel_in_flight_through_the_api_while_a_worker_moves_the_file(
+    env: dict[str, Any], client_with_token: Client
+) -> None:
+    env["start"]("w2")
+    hub, (a, _) = env["hub"], env["stations"]
+    now = timezone.now()
+    contact = book(hub, a, now + timedelta(seconds=2), 10, now)
+    src, sha = artefact(env["root"], "wrong.bin", 2000 * KB)
+    t = transfer_services.transfer_submit(
+        spacecraft=hub,
+        direction="up",
+        spec=transfer_services.TransferSpec(
+            name="wrong.bin", source=src, sha256=sha, chunk_size_bytes=50 * KB
+        ),
+        actor="scheduler",
+    ).transfer
+    beat_until(lambda: Transfer.objects.get(pk=t.pk).chunks_done >= 3, 30, "chunks to move")
+    r = client_with_token("schedule").post(
+        f"/api/v1/transfers/{t.pk}/cancel", {"reason": "wrong file"}, format="json"
+    )
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    cancelled_at = timezone.now()
+    beat_until(
+        lambda: Contact.objects.get(pk=contact.pk).state == ContactState.COMPLETED,
+        25,
+        "the contact to close at LOS",
+    )
+    t.refresh_from_db()
+    assert t.state == TransferState.CANCELLED and t.chunks_done < t.chunk_count
+    assert TransferChunk.objects.filter(transfer=t, acked_at__gt=cancelled_at).count() <= 1
+    assert not (env["sim"] / "geo-hub" / "inbox" / "wrong.bin").exists(), "never completed"
+    contact.refresh_from_db()
+    assert contact.link_stats["up_chunks_acked"] == t.chunks_done
