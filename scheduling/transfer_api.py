@@ -158,6 +158,7 @@ class FileSpecSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=TransferKind.choices, default=TransferKind.OTHER)
     source = serializers.CharField(  # type: ignore[assignment]  # the field named "source"
         required=False,
+        max_length=1024,
         allow_blank=True,
         default="",
         help_text="uploads: the file, relative to the outgoing directory",
@@ -347,6 +348,13 @@ class WorkloadFilter(django_filters.FilterSet):
 # --- views ------------------------------------------------------------------------------
 
 
+def _pk(kwargs: dict[str, Any]) -> int:
+    try:
+        return int(kwargs["pk"])
+    except (KeyError, ValueError):
+        return -1  # found by nobody: a 404 like any unknown id
+
+
 def _allowed(request: Request, spacecraft: Spacecraft) -> None:
     allowed = request_spacecraft_ids(request)
     if allowed is not None and spacecraft.pk not in allowed:
@@ -397,12 +405,9 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return TransferDetailSerializer if self.action == "retrieve" else TransferSerializer
 
     def get_object(self) -> Transfer:
-        try:
-            transfer_id = int(self.kwargs["pk"])
-        except (KeyError, ValueError):
-            transfer_id = -1
         return transfer_selectors.transfer_get(
-            transfer_id=transfer_id, allowed_spacecraft_ids=request_spacecraft_ids(self.request)
+            transfer_id=_pk(self.kwargs),
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request),
         )
 
     def _detail(self, transfer: Transfer, code: int = status.HTTP_200_OK) -> Response:
@@ -535,12 +540,9 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return WorkloadDetailSerializer if self.action == "retrieve" else WorkloadSerializer
 
     def get_object(self) -> Workload:
-        try:
-            workload_id = int(self.kwargs["pk"])
-        except (KeyError, ValueError):
-            workload_id = -1
         return transfer_selectors.workload_get(
-            workload_id=workload_id, allowed_spacecraft_ids=request_spacecraft_ids(self.request)
+            workload_id=_pk(self.kwargs),
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request),
         )
 
     def _detail(self, workload: Workload, code: int = status.HTTP_200_OK) -> Response:

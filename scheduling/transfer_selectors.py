@@ -75,7 +75,11 @@ def workload_list(
 ) -> QuerySet[Workload]:
     qs = (
         Workload.objects.select_related("spacecraft")
-        .prefetch_related(Prefetch("transfers", queryset=Transfer.objects.order_by("pk")))
+        .prefetch_related(
+            Prefetch(
+                "transfers", queryset=Transfer.objects.select_related("spacecraft").order_by("pk")
+            )
+        )
         .order_by("-created_at", "-pk")
     )
     if spacecraft_slug:

@@ -91,6 +91,16 @@ def claim(
     return None
 
 
+def hold(*, chunk: TransferChunk, contact: Contact, now: datetime, seconds: float) -> bool:
+    """Extend this contact's claim on a chunk before sending it; False when the claim
+    lapsed and another contact holds it now (it must not be sent twice)."""
+    return bool(
+        TransferChunk.objects.filter(pk=chunk.pk, acked_at__isnull=True)
+        .filter(Q(claim_contact=contact.pk) | Q(claim_contact__isnull=True))
+        .update(claimed_until=now + timedelta(seconds=seconds), claim_contact=contact.pk)
+    )
+
+
 def count_attempt(chunk: TransferChunk) -> int:
     TransferChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1)
     chunk.attempts += 1
@@ -129,6 +139,8 @@ def acknowledge(
     """Count an acknowledged chunk (once); the first one starts the transfer, the last
     one sends it to verification."""
     with transaction.atomic():
+        # Transfer row first, then its chunks: the order every transfer write takes.
+        Transfer.objects.select_for_update().filter(pk=transfer.pk).values_list("pk").first()
         counted = TransferChunk.objects.filter(pk=chunk.pk, acked_at__isnull=True).update(
             acked_at=now, contact=contact, claimed_until=None, claim_contact=None, sha256=sha256
         )
@@ -200,22 +212,12 @@ def complete_upload(
     *, transfer: Transfer, node_sha256: str, contact: Contact, now: datetime
 ) -> bool:
     if node_sha256 == transfer.sha256:
-        record(
+        return _verified(
             transfer=transfer,
-            kind="verify",
-            actor="link",
-            now=now,
             contact=contact,
-            detail=f"node holds the file: sha256 {node_sha256}",
-        )
-        return move(
-            transfer=transfer,
-            to_state=TransferState.COMPLETED,
-            actor="link",
             now=now,
-            contact=contact,
-            detail="verified on the node",
-            expect=(TransferState.VERIFYING,),
+            check=f"node holds the file: sha256 {node_sha256}",
+            outcome="verified on the node",
         )
     _restart(
         transfer=transfer,
@@ -261,20 +263,26 @@ def _check_downlink(*, transfer: Transfer, contact: Contact | None, now: datetim
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, final)
     Transfer.objects.filter(pk=transfer.pk).update(stored_path=final_relative(transfer))
-    record(
+    return _verified(
         transfer=transfer,
-        kind="verify",
-        actor="link",
-        now=now,
         contact=contact,
-        detail=f"file verified: sha256 {seen}",
+        now=now,
+        check=f"file verified: sha256 {seen}",
+        outcome=f"stored as {final_relative(transfer)}",
     )
+
+
+def _verified(
+    *, transfer: Transfer, contact: Contact | None, now: datetime, check: str, outcome: str
+) -> bool:
+    """Record the passed whole-file check and complete the transfer (once)."""
+    record(transfer=transfer, kind="verify", actor="link", now=now, contact=contact, detail=check)
     return move(
         transfer=transfer,
         to_state=TransferState.COMPLETED,
         actor="link",
         now=now,
         contact=contact,
-        detail=f"stored as {final_relative(transfer)}",
+        detail=outcome,
         expect=(TransferState.VERIFYING,),
     )

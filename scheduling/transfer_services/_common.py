@@ -55,10 +55,6 @@ def final_relative(transfer: Transfer) -> str:
     return f"{transfer.spacecraft_id}/{transfer.pk}/{transfer.name}"
 
 
-def source_path(transfer: Transfer) -> Path:
-    return outgoing_dir() / transfer.source
-
-
 def record(
     *,
     transfer: Transfer,
@@ -216,7 +212,15 @@ def workload_follow(*, workload_id: int, actor: str, now: datetime) -> None:
             workload_move(workload=workload, to_state=WorkloadState.UPLOADING, actor=actor, now=now)
     elif workload.state == WorkloadState.DOWNLINKING:
         live_downs = [r for r in downs if r["state"] != S.CANCELLED]
-        if live_downs and all(r["state"] == S.COMPLETED for r in live_downs):
+        if downs and not live_downs:
+            workload_move(
+                workload=workload,
+                to_state=WorkloadState.FAILED,
+                actor=actor,
+                now=now,
+                detail="every result downlink was cancelled",
+            )
+        elif live_downs and all(r["state"] == S.COMPLETED for r in live_downs):
             workload_move(workload=workload, to_state=WorkloadState.COMPLETED, actor=actor, now=now)
 
 

@@ -55,9 +55,12 @@ def transfer_cancel(
             detail=reason or "cancelled",
         )
         transfer.allocations.all().delete()
-        TransferChunk.objects.filter(transfer=transfer).update(claimed_until=None)
-    part = part_path(transfer)
-    part.unlink(missing_ok=True)
+        TransferChunk.objects.filter(
+            transfer=transfer, acked_at__isnull=True, claimed_until__isnull=False
+        ).update(claimed_until=None, claim_contact=None)
+        # Only once the cancel is committed (a rolled-back cancel keeps its chunks).
+        part = part_path(transfer)
+        transaction.on_commit(lambda: part.unlink(missing_ok=True))
     if replan:  # callers changing several transfers in one transaction replan once after
         transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
         transfer.refresh_from_db()
@@ -212,7 +215,11 @@ def workload_cancel(
         )
         for t in _open_transfers(workload):
             transfer_cancel(
-                transfer=t, actor=actor, reason=f"workload cancelled: {reason}", now=now
+                transfer=t,
+                actor=actor,
+                reason=f"workload cancelled: {reason}",
+                now=now,
+                replan=False,
             )
     transfer_plan_refresh(spacecraft_ids=[workload.spacecraft_id], now=now)
     return workload

@@ -98,7 +98,8 @@ def transfer_plan_refresh(
         # The transfer rows are locked in key order (as every other transfer write
         # takes them): two refreshes racing (an API call, a LOS) then run one after
         # the other instead of each replacing half of the other's allocations.
-        rows_qs = Transfer.objects.filter(state__in=MOVABLE_TRANSFER_STATES)
+        # Unprepared uploads (still being hashed) hold no capacity until they can move.
+        rows_qs = Transfer.objects.filter(state__in=MOVABLE_TRANSFER_STATES, prepared=True)
         contacts_qs = Contact.objects.filter(state__in=ACTIVE_CONTACT_STATES, end__gt=now)
         if spacecraft_ids is not None:
             ids = sorted(set(spacecraft_ids))

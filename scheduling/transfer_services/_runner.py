@@ -56,13 +56,14 @@ from scheduling.models import (
     TransferState,
 )
 from scheduling.transfer_services import _chunks
-from scheduling.transfer_services._common import move, part_path, source_path
+from scheduling.transfer_services._common import move, outgoing_dir, part_path
 from scheduling.transfer_services._plan import transfer_plan_refresh
 from scheduling.transfers import chunks
 
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 4
+JOIN_LIMIT_S = 900.0
 IDLE_S = 0.25
 OUTAGE_BACKOFF_S = 0.2
 
@@ -236,6 +237,12 @@ class _Pump(threading.Thread):
         self.sleep = sleep
         self.end_s = timescale.unix_seconds(contact.end)
         self.claim_s = max(10.0, 4 * _lease_s())
+        rate = (
+            contact.uplink_capacity_bytes
+            if direction == TransferDirection.UP
+            else contact.downlink_capacity_bytes
+        ) / max(contact.duration_s, 1e-9)
+        self.bytes_per_s = max(rate, 1.0)
         self.acked = 0
         self.bytes = 0
         self.retries = 0
@@ -245,6 +252,20 @@ class _Pump(threading.Thread):
 
     def now(self) -> datetime:
         return timescale.to_datetime(self.clock())
+
+    def _fail(self, transfer: Transfer, detail: str) -> None:
+        move(
+            transfer=transfer,
+            to_state=TransferState.FAILED,
+            actor="link",
+            now=self.now(),
+            contact=self.contact,
+            detail=detail,
+        )
+
+    def hold_s(self, chunk: TransferChunk) -> float:
+        """How long a chunk stays claimed once its transmission starts."""
+        return max(self.claim_s, 3.0 * chunk.size / self.bytes_per_s)
 
     def run(self) -> None:
         try:
@@ -310,6 +331,9 @@ class _Pump(threading.Thread):
             seen = self.session.verify_upload(
                 transfer_id=t.pk, name=t.name, size=t.size_bytes, sha256=t.sha256
             )
+        except links.RemoteError as exc:
+            self._fail(t, f"node refused the whole-file check: {exc}")
+            return True
         except links.LinkError:
             self.sleep(OUTAGE_BACKOFF_S)
             return True
@@ -318,19 +342,25 @@ class _Pump(threading.Thread):
 
     def _move(self, transfer: Transfer, chunk: TransferChunk) -> bool:
         """Send or fetch one chunk. False: stop working on this transfer for now."""
+        if not _chunks.hold(
+            chunk=chunk, contact=self.contact, now=self.now(), seconds=self.hold_s(chunk)
+        ):
+            return True  # its claim ran out and another link took it: leave it to that one
         if self.direction == TransferDirection.UP:
-            data = chunks.read_at(source_path(transfer), chunk.offset, chunk.size)
-            if chunks.sha256_hex(data) != chunk.sha256:
-                move(
-                    transfer=transfer,
-                    to_state=TransferState.FAILED,
-                    actor="link",
-                    now=self.now(),
-                    contact=self.contact,
-                    detail=f"source file changed since it was hashed (chunk {chunk.index})",
-                )
+            problem = ""
+            source = chunks.inside(outgoing_dir(), transfer.source)
+            try:
+                if source is None:
+                    raise FileNotFoundError(transfer.source)
+                data = chunks.read_at(source, chunk.offset, chunk.size)
+            except OSError as exc:
+                problem = f"source file unreadable: {exc}"
+            else:
+                if chunks.sha256_hex(data) != chunk.sha256:
+                    problem = f"source file changed since it was hashed (chunk {chunk.index})"
+            if problem:
+                self._fail(transfer, problem)
                 return False
-        _chunks.count_attempt(chunk)
         sent_at = self.clock()
         try:
             if self.direction == TransferDirection.UP:
@@ -362,8 +392,11 @@ class _Pump(threading.Thread):
                 good = digest == frame.sha256 and len(frame.data) == chunk.size
                 why = "frame failed its checksum"
                 if good:
+                    if not _chunks.movable(transfer.pk):
+                        return False  # cancelled or paused while on the air: not stored
                     chunks.write_at(part_path(transfer), chunk.offset, frame.data)
         except links.ChunkLost as exc:
+            _chunks.count_attempt(chunk)
             self.retries += 1
             return _chunks.retransmit(
                 transfer=transfer,
@@ -376,15 +409,11 @@ class _Pump(threading.Thread):
             self.sleep(OUTAGE_BACKOFF_S)
             return False
         except links.RemoteError as exc:
-            move(
-                transfer=transfer,
-                to_state=TransferState.FAILED,
-                actor="link",
-                now=self.now(),
-                contact=self.contact,
-                detail=f"node refused: {exc}",
-            )
+            self._fail(transfer, f"node refused: {exc}")
             return False
+        # An attempt is a frame that went out: time lost to outages is the link's, and
+        # does not use up the chunk's attempts.
+        _chunks.count_attempt(chunk)
         if not good:
             self.retries += 1
             return _chunks.retransmit(
@@ -485,8 +514,14 @@ def contact_run(
             sleep(max(0.0, min(1.0, end_s - clock())))
     finally:
         stop.set()
-        for p in pumps:
-            p.join(timeout=max(30.0, _lease_s()))
+        # A pump may be finishing a long step (a whole-file check): keep the lease
+        # meanwhile, or the dispatcher would take this contact for a lost one.
+        waited = 0.0
+        while any(p.is_alive() for p in pumps) and waited < JOIN_LIMIT_S:
+            _renew(contact_id=contact_id, token=token, now=now())
+            for p in pumps:
+                p.join(timeout=1.0)
+            waited += 1.0
         session.close()
     close_old_connections()
     stats: dict[str, float] = dict(session.stats())

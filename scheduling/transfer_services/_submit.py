@@ -323,10 +323,14 @@ def transfer_prepare(
                 if progress is not None:
                     progress(fraction)
 
-        whole, per_chunk, size = chunks.hash_file(path, row.chunk_size_bytes, progress=seen)
-        if size != row.size_bytes:
+        try:
+            whole, per_chunk, size = chunks.hash_file(path, row.chunk_size_bytes, progress=seen)
+        except OSError as exc:
+            whole, per_chunk, size = "", [], -1
+            problem = f"source {row.source!r} unreadable: {exc}"
+        if not problem and size != row.size_bytes:
             problem = f"source holds {size} bytes, {row.size_bytes} were declared"
-        elif whole != row.sha256:
+        elif not problem and whole != row.sha256:
             problem = f"source SHA-256 is {whole}, {row.sha256} was declared"
     with transaction.atomic():
         row = Transfer.objects.select_for_update().get(pk=transfer_id)
@@ -351,6 +355,8 @@ def transfer_prepare(
         row.prepare_progress = 1.0
         row.save(update_fields=["prepared", "prepare_progress"])
         record(transfer=row, kind="prepare", actor="prepare", now=now, detail="chunks hashed")
+    transfer_plan_refresh(spacecraft_ids=[row.spacecraft_id], now=now)
+    row.refresh_from_db()
     return row
 
 
@@ -492,12 +498,14 @@ def workload_report(
                 f"workload {workload.pk} is {workload.state}",
                 fields={"state": f"{workload.state}: no more reports"},
             )
+        if workload.state in (WorkloadState.QUEUED, WorkloadState.UPLOADING):
+            # The job cannot have run: its inputs are not all verified on the node yet.
+            raise InvalidTransition(
+                f"workload {workload.pk} is {workload.state}: its uploads are not all verified",
+                fields={"state": f"{workload.state}: a job report needs the workload staged"},
+            )
         if state == "running":
-            if workload.state in (
-                WorkloadState.STAGED,
-                WorkloadState.UPLOADING,
-                WorkloadState.QUEUED,
-            ):
+            if workload.state == WorkloadState.STAGED:
                 workload_move(
                     workload=workload,
                     to_state=WorkloadState.RUNNING,

@@ -4,12 +4,14 @@ Inputs are the contacts still to come (or in progress: only the time left counts
 transfers still moving bytes; times are POSIX seconds, rates bytes per second. Per
 spacecraft and direction (uplink and downlink run at once, each at its own rate):
 
-1. **Order.** Transfers are admitted in priority order (highest first, then earliest
-   deadline, then oldest): a transfer is admitted when an earliest-deadline-first fill
-   of everything admitted so far still meets every admitted deadline with it included.
-   So a lower-priority transfer never makes a higher-priority one miss its deadline,
-   and among transfers that all fit, deadlines decide. The admitted run first in
-   deadline order (no deadline: last, by priority), then the rest in the same order.
+1. **Order.** Transfers with a deadline are admitted in priority order (highest first,
+   then earliest deadline, then oldest): one is admitted when an earliest-deadline-first
+   fill of everything admitted so far still meets every admitted deadline with it
+   included. So a lower-priority transfer never makes a higher-priority one miss its
+   deadline, and among transfers that all fit, deadlines decide. The admitted run first
+   in deadline order, then the rest (late anyway, or in the way of an admitted one, or
+   without a deadline) by priority, so a late high-priority transfer still goes before
+   low-priority work.
 2. **Fill.** Contacts in time order are filled with whole chunks in that order (a chunk
    cut by LOS is sent again on the next contact, so a contact carries only the chunks
    that fit). Each allocation records its first chunk (the position among the
@@ -174,12 +176,16 @@ def _order(
         return order, {t.key for t in order if _meets(t, fill[t.key])}
     admitted: list[QueuedTransfer] = []
     for t in sorted(queue, key=_priority_key):
+        if math.isinf(t.deadline_s):
+            continue  # no deadline to protect: it follows, by priority
         trial = sorted([*admitted, t], key=_edf_key)
         fill = _fill(trial, windows, direction, now_s)
         if all(_meets(x, fill[x.key]) for x in trial):
             admitted = trial
     keys = {t.key for t in admitted}
-    rest = sorted((t for t in queue if t.key not in keys), key=_edf_key)
+    # The rest (late whatever happens, or would make an admitted one late, or with no
+    # deadline) by priority: a late priority-10 transfer goes before a priority-1 one.
+    rest = sorted((t for t in queue if t.key not in keys), key=_priority_key)
     return admitted + rest, keys
 
 
@@ -223,7 +229,7 @@ def plan_transfers(
                 if t.key not in admitted:
                     alone = _fill([t], craft_windows, direction, now_s)[t.key]
                     if _meets(t, alone):
-                        note += " (transfers of higher priority come first)"
+                        note += " (transfers of equal or higher priority come first)"
                 risk = True
             else:
                 note = "on time" if has_deadline else "no deadline"

@@ -360,3 +360,24 @@ def test_a_worker_shutting_down_hands_its_contact_back(env: dict[str, Any]) -> N
     assert again.state == ContactState.COMPLETED
     contact.refresh_from_db()
     assert contact.run_token == 2 and contact.runner == "next"
+
+
+def test_outages_do_not_use_up_attempts_and_a_vanished_source_fails_only_its_transfer(
+    env: dict[str, Any],
+) -> None:
+    hub, (a, _) = env["hub"], env["stations"]
+    contact = book(hub, a, soon(1.0), 7, timezone.now())
+    gone = upload(env, "gone.bin", 100 * KB, priority=9)
+    kept = upload(env, "kept.bin", 200 * KB, priority=1)
+    (env["root"] / "outgoing" / "gone.bin").unlink()
+    # Down from 0.3 s to 3.3 s after AOS, and the first frame of kept.bin's chunk 1 lost.
+    sim = driver(env["sim"], outages=[[0.3, 3.0]], drop=[["kept.bin", 1, 1]], ack_timeout_s=0.2)
+    outcome = transfer_services.contact_run(contact_id=contact.pk, runner="t", driver=sim)
+    assert outcome.state == ContactState.COMPLETED, outcome.reason
+    assert outcome.stats["up_link_down_calls"] >= 3
+    gone.refresh_from_db()
+    kept.refresh_from_db()
+    assert gone.state == TransferState.FAILED and "source file unreadable" in gone.error
+    assert kept.state == TransferState.COMPLETED, kept.error
+    attempts = dict(TransferChunk.objects.filter(transfer=kept).values_list("index", "attempts"))
+    assert attempts[1] == 2 and max(attempts.values()) <= 2, attempts

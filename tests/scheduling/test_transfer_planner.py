@@ -89,7 +89,7 @@ def test_lower_priority_never_makes_higher_priority_miss() -> None:
     assert out["high"].admitted and not out["high"].deadline_risk
     assert out["high"].rank == 0 and out["high"].eta_s == 1060
     assert not out["low"].admitted and out["low"].deadline_risk
-    assert out["low"].note.endswith("(transfers of higher priority come first)")
+    assert out["low"].note.endswith("(transfers of equal or higher priority come first)")
     # Pure earliest-deadline-first would have served "low" first and made "high" late.
 
 
@@ -128,3 +128,24 @@ def test_late_eta_is_flagged_with_how_late() -> None:
     )
     f = out["t"]
     assert f.eta_s == 1050 and f.deadline_risk and f.note == "ETA 30 s after the deadline"
+
+
+def test_a_late_high_priority_transfer_still_goes_before_low_priority_work() -> None:
+    # "high" cannot make its deadline at all; "low" has none. High still goes first.
+    windows = [window("c1", 1000, 1100), window("c2", 2000, 2100)]
+    high = queued("high", 8, deadline=1050, priority=10)
+    low = queued("low", 8, priority=1)
+    out = plan_transfers(transfers=[low, high], windows=windows, now_s=0)
+    assert out["high"].rank == 0 and out["low"].rank == 1
+    assert out["high"].eta_s == 1080 and out["high"].deadline_risk
+    assert out["high"].note == "ETA 30 s after the deadline", "alone it is late too"
+    assert out["low"].eta_s == 2060 and not out["low"].deadline_risk
+
+
+def test_no_deadline_transfers_follow_by_priority() -> None:
+    windows = [window("c1", 0, 100)]
+    a = queued("a", 2, priority=3)
+    b = queued("b", 2, priority=8, created=5.0)
+    c = queued("c", 2, deadline=500, priority=1)
+    out = plan_transfers(transfers=[a, b, c], windows=windows, now_s=0)
+    assert [k for k, _ in sorted(out.items(), key=lambda kv: kv[1].rank)] == ["c", "b", "a"]

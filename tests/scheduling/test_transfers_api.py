@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from scheduling import contact_services, transfer_services
@@ -330,3 +332,65 @@ def test_a_replan_serves_the_transfer_queue(env: dict[str, Any], client_with_tok
     t = Transfer.objects.get(pk=tid)
     assert t.state == TransferState.PLANNED and t.eta is not None and t.eta <= deadline
     assert not t.deadline_risk and TransferAllocation.objects.filter(transfer=t).exists()
+
+
+def test_job_reports_wait_for_the_uploads_and_cancelled_results_fail_the_workload(
+    env: dict[str, Any], client_with_token: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    src, sha = artefact(env["root"], "w.bin", 4000)
+    api = client_with_token("schedule")
+    body = {
+        "spacecraft": "geo-hub",
+        "name": "w",
+        "uploads": [{"name": "w.bin", "source": src, "sha256": sha}],
+    }
+    queued = api.post("/api/v1/workloads", body, format="json").json()
+    early = api.post(
+        f"/api/v1/workloads/{queued['id']}/report", {"state": "running"}, format="json"
+    )
+    assert early.status_code == 409 and "state" in early.json()["fields"]
+    staged = api.post(
+        "/api/v1/workloads", {"spacecraft": "geo-hub", "name": "s"}, format="json"
+    ).json()
+    results = [{"name": "out/a.bin", "size_bytes": 10, "sha256": "a" * 64}]
+    url = f"/api/v1/workloads/{staged['id']}"
+    api.post(f"{url}/report", {"state": "succeeded", "results": results}, format="json")
+    (down,) = Transfer.objects.filter(workload_id=staged["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(f"/api/v1/transfers/{down.pk}/cancel", {}, format="json")
+    after = api.get(url).json()
+    assert after["state"] == "failed" and "cancelled" in after["detail"]
+
+
+def test_listing_workloads_costs_the_same_queries_for_one_or_many(
+    env: dict[str, Any], client_with_token: Client
+) -> None:
+    api = client_with_token("schedule")
+
+    def add(n: int) -> None:
+        for i in range(n):
+            src, sha = artefact(env["root"], f"f{n}-{i}.bin", 5000, seed=n * 10 + i)
+            api.post(
+                "/api/v1/workloads",
+                {
+                    "spacecraft": "geo-hub",
+                    "name": f"w{n}-{i}",
+                    "uploads": [
+                        {"name": "a.bin", "source": src, "sha256": sha},
+                    ],
+                },
+                format="json",
+            )
+
+    add(1)
+    with CaptureQueriesContext(connection) as one:
+        assert api.get("/api/v1/workloads").status_code == 200
+    add(4)
+    with CaptureQueriesContext(connection) as five:
+        assert len(api.get("/api/v1/workloads").json()["results"]) == 5
+    assert len(five.captured_queries) == len(one.captured_queries)
+
+
+def test_an_overlong_source_is_a_400(env: dict[str, Any], client_with_token: Client) -> None:
+    r = submit(client_with_token("schedule"), name="a.bin", source="x/" * 600 + "a.bin")
+    assert r.status_code == 400 and "source" in r.json()["fields"]
