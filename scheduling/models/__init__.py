@@ -5,7 +5,6 @@ from scheduling.models.passes import JobState, Pass, PassCoverage, PredictionChu
 from scheduling.models.transfers import (
     MOVABLE_TRANSFER_STATES,
     OPEN_TRANSFER_STATES,
-    TERMINAL_TRANSFER_STATES,
     TERMINAL_WORKLOAD_STATES,
     Transfer,
     TransferAllocation,
@@ -23,7 +22,6 @@ __all__ = [
     "ACTIVE_CONTACT_STATES",
     "MOVABLE_TRANSFER_STATES",
     "OPEN_TRANSFER_STATES",
-    "TERMINAL_TRANSFER_STATES",
     "TERMINAL_WORKLOAD_STATES",
     "Contact",
     "ContactEvent",

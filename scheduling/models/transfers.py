@@ -53,11 +53,6 @@ class TransferState(models.TextChoices):
 # Transfers the planner and the link may move bytes for.
 MOVABLE_TRANSFER_STATES = (TransferState.QUEUED, TransferState.PLANNED, TransferState.IN_PROGRESS)
 OPEN_TRANSFER_STATES = (*MOVABLE_TRANSFER_STATES, TransferState.PAUSED, TransferState.VERIFYING)
-TERMINAL_TRANSFER_STATES = (
-    TransferState.COMPLETED,
-    TransferState.FAILED,
-    TransferState.CANCELLED,
-)
 
 
 class Workload(models.Model):

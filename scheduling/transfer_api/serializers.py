@@ -11,6 +11,7 @@ from rest_framework import serializers
 from ops.fleet.models import Spacecraft
 from scheduling import transfer_services
 from scheduling.models import (
+    OPEN_TRANSFER_STATES,
     Transfer,
     TransferAllocation,
     TransferDirection,
@@ -259,15 +260,13 @@ class WorkloadSerializer(serializers.ModelSerializer[Workload]):
 
     def get_eta(self, obj: Workload) -> str | None:
         """When its last open transfer is due to finish (null: not all planned)."""
-        open_rows = [t for t in obj.transfers.all() if t.state in transfer_services.TRANSITIONS]
+        open_rows = [t for t in obj.transfers.all() if t.state in OPEN_TRANSFER_STATES]
         if not open_rows or any(t.eta is None for t in open_rows):
             return None
         return max(t.eta for t in open_rows if t.eta is not None).isoformat()
 
     def get_deadline_risk(self, obj: Workload) -> bool:
-        return any(
-            t.deadline_risk for t in obj.transfers.all() if t.state in transfer_services.TRANSITIONS
-        )
+        return any(t.deadline_risk for t in obj.transfers.all() if t.state in OPEN_TRANSFER_STATES)
 
 
 class WorkloadDetailSerializer(WorkloadSerializer):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from scheduling import live
 from scheduling.exceptions import InvalidTransition
@@ -222,7 +221,3 @@ def workload_follow(*, workload_id: int, actor: str, now: datetime) -> None:
             )
         elif live_downs and all(r["state"] == S.COMPLETED for r in live_downs):
             workload_move(workload=workload, to_state=WorkloadState.COMPLETED, actor=actor, now=now)
-
-
-def open_transfers_q() -> Q:
-    return Q(state__in=list(TRANSITIONS))

@@ -35,6 +35,21 @@ from scheduling.transfer_services._plan import transfer_plan_refresh
 UNSET: object = object()
 
 
+def _replanned(transfer: Transfer, *, now: datetime, replan: bool) -> Transfer:
+    """Replan the transfer's spacecraft after a change (callers changing several
+    transfers in one transaction pass ``replan=False`` and replan once after it)."""
+    if replan:
+        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
+        transfer.refresh_from_db()
+    return transfer
+
+
+def _halt(*, transfer: Transfer, to_state: str, actor: str, now: datetime, detail: str) -> None:
+    """Stop a transfer moving (paused or cancelled): its plan goes with it."""
+    move_strict(transfer=transfer, to_state=to_state, actor=actor, now=now, detail=detail)
+    transfer.allocations.all().delete()
+
+
 def transfer_cancel(
     *,
     transfer: Transfer,
@@ -47,24 +62,20 @@ def transfer_cancel(
     downlink's partial file removed. Terminal transfers raise :class:`InvalidTransition`."""
     now = now or timezone.now()
     with transaction.atomic():
-        move_strict(
+        _halt(
             transfer=transfer,
             to_state=TransferState.CANCELLED,
             actor=actor,
             now=now,
             detail=reason or "cancelled",
         )
-        transfer.allocations.all().delete()
         TransferChunk.objects.filter(
             transfer=transfer, acked_at__isnull=True, claimed_until__isnull=False
         ).update(claimed_until=None, claim_contact=None)
         # Only once the cancel is committed (a rolled-back cancel keeps its chunks).
         part = part_path(transfer)
         transaction.on_commit(lambda: part.unlink(missing_ok=True))
-    if replan:  # callers changing several transfers in one transaction replan once after
-        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
-        transfer.refresh_from_db()
-    return transfer
+    return _replanned(transfer, now=now, replan=replan)
 
 
 def transfer_pause(
@@ -78,18 +89,14 @@ def transfer_pause(
     """Pause a queued, planned or in-progress transfer (the chunk on the air finishes)."""
     now = now or timezone.now()
     with transaction.atomic():
-        move_strict(
+        _halt(
             transfer=transfer,
             to_state=TransferState.PAUSED,
             actor=actor,
             now=now,
             detail=reason or "paused",
         )
-        transfer.allocations.all().delete()
-    if replan:  # callers changing several transfers in one transaction replan once after
-        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
-        transfer.refresh_from_db()
-    return transfer
+    return _replanned(transfer, now=now, replan=replan)
 
 
 def transfer_resume(
@@ -116,10 +123,7 @@ def transfer_resume(
     move_strict(
         transfer=transfer, to_state=target, actor=actor, now=now, detail=reason or "resumed"
     )
-    if replan:  # callers changing several transfers in one transaction replan once after
-        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
-        transfer.refresh_from_db()
-    return transfer
+    return _replanned(transfer, now=now, replan=replan)
 
 
 def _check_priority(
@@ -169,10 +173,7 @@ def transfer_reprioritise(
                 transfer=row, kind="reprioritise", actor=actor, now=now, detail="; ".join(changes)
             )
     transfer.refresh_from_db()
-    if replan:  # callers changing several transfers in one transaction replan once after
-        transfer_plan_refresh(spacecraft_ids=[transfer.spacecraft_id], now=now)
-        transfer.refresh_from_db()
-    return transfer
+    return _replanned(transfer, now=now, replan=replan)
 
 
 def _open_transfers(workload: Workload) -> list[Transfer]:
