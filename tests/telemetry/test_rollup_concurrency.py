@@ -17,7 +17,10 @@ from telemetry.models import Metric
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-M = (timezone.now() - timedelta(hours=2)).replace(second=0, microsecond=0)
+# Ten minutes past an hour, not just any minute: the samples below (up to M + 90 s) must
+# share one hour, or the hour rollups are rightly two rows (the suite used to fail
+# whenever it was collected at xx:59).
+M = (timezone.now() - timedelta(hours=2)).replace(minute=10, second=0, microsecond=0)
 
 
 def one(node: str, second: int, metric: str, value: float) -> Samples:
