@@ -10,7 +10,7 @@ services:   ## start PostgreSQL (+build TimescaleDB) and Redis if needed
 	bash scripts/ensure-services.sh
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy ops telemetry scheduling && .venv/bin/lint-imports
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy zenith ops orbital telemetry scheduling && .venv/bin/lint-imports
 
 fmt:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

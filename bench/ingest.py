@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from _common import Server, percentiles, setup_django, table
+from common import Server, percentiles, setup_django, table
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 

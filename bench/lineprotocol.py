@@ -162,7 +162,7 @@ def best_seconds(function: Callable[[bytes], list[Point]], body: bytes, repeat: 
 
 
 def parse_without_schema(body: bytes) -> list[Point]:
-    cache = lineprotocol._SCHEMA_CACHE
+    cache = lineprotocol.SCHEMA_CACHE
     cache.clear()
     learn = cache.learn
     cache.learn = lambda *args: None  # type: ignore[method-assign]

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sgp4.api import WGS72, Satrec
 from sgp4.exporter import export_tle
 
-from scheduling import geometry, orbits, passes
+from orbital import geometry, passes, propagation
 
 EPOCH = datetime(2026, 11, 24, tzinfo=UTC)
 MU_WGS72 = 398_600.8
@@ -189,7 +189,7 @@ def run(
 ) -> dict[str, object]:
     sats = walker_shell(n_sats)
     stations = ground_stations(n_stations)
-    orbit_list = [orbits.TleOrbit(*export_tle(s), spacecraft=i) for i, s in enumerate(sats)]
+    orbit_list = [propagation.TleOrbit(*export_tle(s), spacecraft=i) for i, s in enumerate(sats)]
     start, end = EPOCH, EPOCH + timedelta(hours=24)
     passes.find_passes(orbit_list[:5], stations, start, start + timedelta(hours=1))  # warm
     times = []

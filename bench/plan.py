@@ -1,7 +1,7 @@
 """Contact plan benchmark: the optimised planner versus greedy earliest-pass-first.
 
 Run ``.venv/bin/python bench/plan.py`` (``--quick`` for 200 spacecraft x 8 stations x 6 h).
-Passes come from ``scheduling.passes`` on the Walker shell of ``bench/passes.py`` (550 km,
+Passes come from ``orbital.passes`` on the Walker shell of ``bench/passes.py`` (550 km,
 53 deg) over its globe-spread stations (1-3 antennas, 60 s setup, 120 s turnaround, one
 station in maintenance for 2 h). The transfer queue is drawn from a fixed seed: per
 spacecraft 0-6 transfers, 60% downlinks (results) and 40% uplinks (artefacts), sizes
@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from passes import EPOCH, ground_stations, walker_shell
 from sgp4.exporter import export_tle
 
-from scheduling import orbits, passes, timescale
-from scheduling.contacts import (
+from orbital import passes, propagation, timescales
+from scheduling.planners.contacts import (
     CandidatePass,
     PlanRequest,
     PlanResult,
@@ -43,7 +43,7 @@ from scheduling.contacts import (
     plan_baseline,
     plan_contacts,
 )
-from scheduling.transfers.planner import LinkWindow, QueuedTransfer, plan_transfers
+from scheduling.planners.transfers import LinkWindow, QueuedTransfer, plan_transfers
 
 SEED = 20261124
 
@@ -55,10 +55,10 @@ def build_request(n_sats: int, n_stations: int, hours: float, budget_s: float) -
     orbit_list = []
     for i, sat in enumerate(sats):
         line1, line2 = export_tle(sat)
-        orbit_list.append(orbits.TleOrbit(line1, line2, spacecraft=i))
+        orbit_list.append(propagation.TleOrbit(line1, line2, spacecraft=i))
     start, end = EPOCH, EPOCH + timedelta(hours=hours)
     table = passes.find_passes(orbit_list, geo, start, end)
-    t0, t1 = timescale.unix_seconds(start), timescale.unix_seconds(end)
+    t0, t1 = timescales.unix_seconds(start), timescales.unix_seconds(end)
     candidates = tuple(
         CandidatePass(
             spacecraft=int(table.orbit_index[k]),

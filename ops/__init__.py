@@ -1,5 +1,2 @@
-"""Zenith: the Django project and the operations domain."""
-
-from ops.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""Operations apps: the fleet registry, alerts, the console, and ``edge`` (the API and
+live plumbing every app shares). The project wiring lives in ``zenith``."""

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from ops.fleet.models import GroundStation, OrbitKind, OrbitSet
-from scheduling import geometry, orbits
+from orbital import geometry, propagation
+from orbital.elements import Elements
 
 
-def orbit_of(orbit_set: OrbitSet) -> orbits.Orbit:
+def orbit_of(orbit_set: OrbitSet) -> propagation.Orbit:
     """The propagatable orbit of an orbit set, keyed by spacecraft id and orbit-set id."""
     if orbit_set.kind == OrbitKind.TLE:
-        return orbits.TleOrbit(
+        return propagation.TleOrbit(
             orbit_set.line1,
             orbit_set.line2,
             spacecraft=orbit_set.spacecraft_id,
             orbit_set=orbit_set.pk,
         )
     assert orbit_set.semi_major_axis_km is not None and orbit_set.eccentricity is not None
-    return orbits.ElementsOrbit(
+    return Elements(
         epoch=orbit_set.epoch,
         semi_major_axis_km=orbit_set.semi_major_axis_km,
         eccentricity=orbit_set.eccentricity,

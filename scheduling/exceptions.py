@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops.fleet.exceptions import DomainError
+from ops.edge.exceptions import DomainError
 
 
 class SchedulingError(DomainError):

@@ -1,37 +1,28 @@
-"""Live scheduling data: the channel groups this app publishes to, after commit.
+"""Live scheduling data: the topics this app publishes to, after commit.
 
-Group ``scheduling.transfers`` gets ``{"type": "transfer.progress", "transfer": {...}}``
-for every state change of a transfer and, while chunks move, at most
-``PROGRESS_HZ`` times a second per transfer; ``scheduling.contacts`` gets
-``{"type": "contact.state", "contact": {...}}`` when a contact starts or ends.
-Publishing is best effort: a channel-layer failure is counted and logged, never raised
-into the transfer that caused it.
+``scheduling.transfers`` gets ``{"type": "transfer.progress", "transfer": {...}}`` for every
+state change of a transfer (never merged away) and, while chunks move, its progress
+(coalesced per transfer by ``ops.edge.live``: at most ``ZENITH_LIVE_HZ`` a second, the
+newest winning); ``scheduling.contacts`` gets
+``{"type": "contact.state", "contact": {...}}``
+when a contact starts or ends. Both are joined by every console socket.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-from prometheus_client import Counter
-
+from ops.edge import live
 from scheduling.models import Contact, Transfer
+from zenith.registry import LiveTopic, live_topic
 
-TRANSFERS_GROUP = "scheduling.transfers"
-CONTACTS_GROUP = "scheduling.contacts"
-PROGRESS_HZ = 2.0
+TRANSFERS = LiveTopic("scheduling.transfers", auto=True, description="transfer states and progress")
+CONTACTS = LiveTopic("scheduling.contacts", auto=True, description="contacts starting and ending")
 
-log = logging.getLogger(__name__)
-PUBLISHED = Counter("zenith_scheduling_live_messages_total", "scheduling live messages sent")
-PUBLISH_ERRORS = Counter("zenith_scheduling_live_errors_total", "scheduling live publish failures")
 
-_last_sent: dict[int, float] = {}
-_lock = threading.Lock()
+def register_topics() -> None:
+    live_topic(TRANSFERS)
+    live_topic(CONTACTS)
 
 
 def transfer_payload(t: Transfer) -> dict[str, Any]:
@@ -54,31 +45,12 @@ def transfer_payload(t: Transfer) -> dict[str, Any]:
     }
 
 
-def _send(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-        PUBLISHED.inc()
-    except Exception:  # best effort: the console catches up on its next poll
-        PUBLISH_ERRORS.inc()
-        log.warning("live publish to %s failed", group, exc_info=True)
-
-
 def publish_transfer(transfer: Transfer, *, force: bool = False) -> None:
     """Publish ``transfer`` as it is now, once the current transaction commits.
 
-    Progress updates are throttled per transfer; ``force`` (state changes) never is.
-    """
-    now = time.monotonic()
-    with _lock:
-        last = _last_sent.get(transfer.pk, 0.0)
-        if not force and now - last < 1.0 / PROGRESS_HZ:
-            return
-        _last_sent[transfer.pk] = now
+    Progress coalesces per transfer; ``force`` (a state change) is always delivered."""
     message = {"type": "transfer.progress", "transfer": transfer_payload(transfer)}
-    transaction.on_commit(lambda: _send(TRANSFERS_GROUP, message))
+    live.publish(TRANSFERS.group(), message, key=None if force else ("transfer", transfer.pk))
 
 
 def publish_contact(contact: Contact) -> None:
@@ -94,4 +66,4 @@ def publish_contact(contact: Contact) -> None:
             "link_stats": contact.link_stats,
         },
     }
-    transaction.on_commit(lambda: _send(CONTACTS_GROUP, message))
+    live.publish(CONTACTS.group(), message)

@@ -2,9 +2,9 @@
 
 ``scheduling.predict_chunk`` runs one chunk of a prediction job; a job's chunks are
 enqueued together as a group (``enqueue_prediction_job``), so workers on several
-machines share a big fleet. ``scheduling.refresh_passes`` runs every five minutes
-(registered here, below) and re-predicts spacecraft whose passes are stale; when such a
-refresh finishes (new TLEs, changed stations) the contact plan is redone
+machines share a big fleet. ``scheduling.refresh_passes`` runs every five minutes (on
+beat, registered in ``SchedulingConfig.ready``) and re-predicts spacecraft whose passes
+are stale; when such a refresh finishes (new TLEs, changed stations) the contact plan is redone
 (``scheduling.replan_contacts``, also on beat).
 
 Transfers: ``scheduling.dispatch_contacts`` (beat, every ``ZENITH_DISPATCH_EVERY_S``)
@@ -23,11 +23,10 @@ from celery.signals import worker_init, worker_shutting_down
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
-from ops.celery import app
-from scheduling import contact_services, orbits, services, transfer_services
+from orbital import propagation
 from scheduling.models import JobState, PredictionJob
-
-REFRESH_EVERY_S = 300.0
+from scheduling.services import execution, replan, transfers
+from scheduling.services import passes as pass_services
 
 
 @shared_task(
@@ -40,7 +39,7 @@ REFRESH_EVERY_S = 300.0
     max_retries=5,
 )
 def predict_chunk(chunk_id: int) -> dict[str, Any]:
-    chunk = services.prediction_chunk_run(chunk_id=chunk_id)
+    chunk = pass_services.prediction_chunk_run(chunk_id=chunk_id)
     job = PredictionJob.objects.get(pk=chunk.job_id)
     if job.updates_coverage and job.state == JobState.SUCCEEDED and job.finished_at:
         # Passes changed under the contact plan: redo it (once: the last chunk closes
@@ -53,7 +52,7 @@ def predict_chunk(chunk_id: int) -> dict[str, Any]:
 
 @shared_task(name="scheduling.refresh_passes", time_limit=120, soft_time_limit=100, acks_late=True)
 def refresh_passes() -> int | None:
-    job = services.prediction_refresh_plan()
+    job = pass_services.prediction_refresh_plan()
     if job is None:
         return None
     enqueue_prediction_job(job)
@@ -78,7 +77,7 @@ def enqueue_prediction_job(job: PredictionJob) -> None:
     max_retries=3,
 )
 def replan_contacts() -> dict[str, Any]:
-    outcome = contact_services.contact_plan_refresh(actor="beat")
+    outcome = replan.plan_refresh(actor="beat")
     return {
         "method": outcome.method,
         "added": len(outcome.added),
@@ -97,13 +96,13 @@ def replan_contacts() -> dict[str, Any]:
     max_retries=5,
 )
 def prepare_transfer(transfer_id: int) -> str:
-    transfer = transfer_services.transfer_prepare(transfer_id=transfer_id)
+    transfer = transfers.transfer_prepare(transfer_id=transfer_id)
     return str(transfer.state)
 
 
 @shared_task(name="scheduling.dispatch_contacts", time_limit=60, soft_time_limit=50, acks_late=True)
 def dispatch_contacts() -> list[int]:
-    outcome = transfer_services.contact_dispatch_due()
+    outcome = execution.contact_dispatch_due()
     queue = str(settings.ZENITH_LINK_QUEUE)
     for contact_id in outcome.due:
         run_contact.apply_async(args=[contact_id], queue=queue)
@@ -121,30 +120,19 @@ def dispatch_contacts() -> list[int]:
 )
 def run_contact(contact_id: int) -> dict[str, Any]:
     hostname = run_contact.request.hostname or "worker"
-    outcome = transfer_services.contact_run(
+    outcome = execution.contact_run(
         contact_id=contact_id, runner=f"{hostname}:{run_contact.request.id or '-'}"
     )
     return {"contact": contact_id, "state": outcome.state, "reason": outcome.reason}
 
 
-app.add_periodic_task(REFRESH_EVERY_S, refresh_passes.s(), name="scheduling.refresh_passes")
-app.add_periodic_task(
-    float(settings.ZENITH_DISPATCH_EVERY_S),
-    dispatch_contacts.s(),
-    name="scheduling.dispatch_contacts",
-)
-app.add_periodic_task(
-    float(settings.ZENITH_REPLAN_EVERY_S), replan_contacts.s(), name="scheduling.replan_contacts"
-)
-
-
 @worker_init.connect
 def _warm_up_orbits(**_: Any) -> None:
     """Load hapsira's compiled kernels before forking workers (about 1 s from cache)."""
-    orbits.warm_up()
+    propagation.warm_up()
 
 
 @worker_shutting_down.connect
 def _hand_contacts_back(**_: Any) -> None:
     """Contacts in progress are handed back (their lease released) rather than run to LOS."""
-    transfer_services.contact_runs_hand_back()
+    execution.contact_runs_hand_back()

@@ -1,17 +1,17 @@
-"""Scheduling API routes, included under /api/v1/ by ops/urls.py."""
+"""Scheduling API routes, included under /api/v1/ by the wiring."""
 
 from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.routers import SimpleRouter
 
-from scheduling import api, contact_api, transfer_api
+from scheduling.api import contacts, passes, transfers, workloads
 
 router = SimpleRouter(trailing_slash=False)
 # Jobs first: /passes/jobs/{id} must not be read as a pass id (pass ids are digits too,
 # but "jobs" is not, and the pass routes only take digits).
-router.register("passes/jobs", api.PredictionJobViewSet, basename="prediction-job")
-router.register("passes", api.PassViewSet, basename="pass")
-router.register("contacts", contact_api.ContactViewSet, basename="contact")
-router.register("transfers", transfer_api.TransferViewSet, basename="transfer")
-router.register("workloads", transfer_api.WorkloadViewSet, basename="workload")
+router.register("passes/jobs", passes.PredictionJobViewSet, basename="prediction-job")
+router.register("passes", passes.PassViewSet, basename="pass")
+router.register("contacts", contacts.ContactViewSet, basename="contact")
+router.register("transfers", transfers.TransferViewSet, basename="transfer")
+router.register("workloads", workloads.WorkloadViewSet, basename="workload")
 
 urlpatterns: list[URLPattern | URLResolver] = [path("", include(router.urls))]

@@ -24,14 +24,14 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
-$PY -m celery -A ops worker -B --pool=solo --concurrency=1 --loglevel=INFO -n main@%h \
+$PY -m celery -A zenith worker -B --pool=solo --concurrency=1 --loglevel=INFO -n main@%h \
     --schedule="$VAR/celerybeat-schedule" >"$VAR/log/worker.log" 2>&1 &
 PIDS+=($!)
 # Contacts run from AOS to LOS on their own queue; threads, so contacts overlap.
-$PY -m celery -A ops worker -Q "${ZENITH_LINK_QUEUE:-links}" --pool=threads --concurrency=8 \
+$PY -m celery -A zenith worker -Q "${ZENITH_LINK_QUEUE:-links}" --pool=threads --concurrency=8 \
     --loglevel=INFO -n links@%h >"$VAR/log/links.log" 2>&1 &
 PIDS+=($!)
-$PY -m uvicorn ops.asgi:application --host "$HOST" --port "$PORT" --log-level warning &
+$PY -m uvicorn zenith.asgi:application --host "$HOST" --port "$PORT" --log-level warning &
 PIDS+=($!)
 cat <<MSG
 

@@ -12,7 +12,7 @@ export ZENITH_REQUIRE_TIMESCALEDB="${ZENITH_REQUIRE_TIMESCALEDB:-1}"
 BIN=.venv/bin
 
 echo "== ruff";          $BIN/ruff check . && $BIN/ruff format --check .
-echo "== mypy";          $BIN/mypy ops telemetry scheduling
+echo "== mypy";          $BIN/mypy zenith ops orbital telemetry scheduling
 echo "== import-linter"; $BIN/lint-imports
 if docker compose version >/dev/null 2>&1; then
   echo "== compose";     docker compose -f deploy/compose.yaml config -q

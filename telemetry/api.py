@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops.edge.access import request_spacecraft_ids
 from ops.fleet.models import Spacecraft
-from ops.fleet.permissions import request_spacecraft_ids
 from telemetry import ingest, selectors, services
 from telemetry.exceptions import BodyTooLarge, InvalidTelemetry, UnknownMetric
 from telemetry.models import Metric

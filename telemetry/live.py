@@ -1,129 +1,94 @@
-"""Live telemetry: the channel groups this app publishes to, and the coalescing publisher.
+"""Live telemetry: the topics this app publishes to, and what it publishes.
 
-Groups: ``telemetry.fleet`` (every node's newest values) and ``telemetry.node.<slug>``.
+Topics (registered in ``TelemetryConfig.ready``): ``telemetry.fleet``, every node's newest
+values, joined by every console; and ``telemetry.node.<slug>``, subscribed per node.
 Messages are ``{"type": "telemetry.update", "node": slug, "metrics": {name: [iso, value]}}``
-and ``{"type": "telemetry.fleet", "nodes": {slug: {name: [iso, value]}}}``.
+and ``{"type": "telemetry.fleet", "nodes": {slug: {name: [iso, value]}}}``, sent after
+commit through ``ops.edge.live``, which coalesces them per node (newest value of each
+metric wins) so a 1 Hz fleet of hundreds of nodes cannot flood sockets.
 
-A 1 Hz fleet of hundreds of nodes would flood sockets if every write were forwarded:
-writes are merged per node (newest value of each metric wins) and flushed at most
-``TELEMETRY_LIVE_HZ`` times a second by one publisher thread per process. Publishing is
-best effort: a channel-layer failure is counted and logged, never raised into ingest.
+A backfill or replay of older samples (a LOS dump) is not "latest": ``LatestFilter``
+remembers, per process, the newest time published per node and metric (bounded by the
+fleet and the metric registry) and lets only newer values through.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
-import time
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from channels.layers import get_channel_layer
-from django.conf import settings
-from prometheus_client import Counter
+from ops.edge import live
+from zenith.registry import LiveTopic, live_topic
 
 if TYPE_CHECKING:
     from telemetry.ingest import Samples
 
-FLEET_GROUP = "telemetry.fleet"
-log = logging.getLogger(__name__)
+FLEET = LiveTopic(
+    "telemetry.fleet", auto=True, description="newest values of every node, merged per tick"
+)
+NODE = LiveTopic("telemetry.node", keyed_by="node", description="one node's newest values")
 
-PUBLISHED = Counter("zenith_live_messages_total", "live telemetry messages sent to channel groups")
-PUBLISH_ERRORS = Counter("zenith_live_publish_errors_total", "live publish failures")
+Latest = dict[str, dict[str, tuple[str, float]]]
+
+
+def register_topics() -> None:
+    live_topic(FLEET)
+    live_topic(NODE)
 
 
 def node_group(slug: str) -> str:
-    return f"telemetry.node.{slug}"
+    return NODE.group(slug)
 
 
-class Coalescer:
-    def __init__(self, hz: float) -> None:
-        self.interval = 1.0 / hz
+class LatestFilter:
+    """Passes only values at least as new as the newest already published (per process)."""
+
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.pending: dict[str, dict[str, tuple[str, float]]] = {}
-        # Newest time published (or queued) per node and metric, in this process.
         self.newest: dict[str, dict[str, str]] = {}
-        self.wake = threading.Event()
-        self.thread: threading.Thread | None = None
 
-    def add(self, latest: dict[str, dict[str, tuple[str, float]]]) -> None:
+    def admit(self, latest: Latest) -> Latest:
+        out: Latest = {}
         with self.lock:
             for node, metrics in latest.items():
-                current = self.pending.setdefault(node, {})
                 newest = self.newest.setdefault(node, {})
+                kept = {}
                 for name, (iso, value) in metrics.items():
-                    # A backfill or replay of older samples is not "latest": skip it.
                     if newest.get(name, "") > iso:
                         continue
                     newest[name] = iso
-                    seen = current.get(name)
-                    if seen is None or seen[0] <= iso:
-                        current[name] = (iso, value)
-                if not current:
-                    del self.pending[node]
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="telemetry-live", daemon=True)
-                self.thread.start()
-        self.wake.set()
-
-    def _run(self) -> None:
-        # One event loop for the thread's life: the channel layer keeps its Redis
-        # connection per loop, so a fresh loop per flush would reconnect every time.
-        loop = asyncio.new_event_loop()
-
-        def send(batch: dict[str, dict[str, tuple[str, float]]]) -> None:
-            loop.run_until_complete(self._send(batch))
-
-        while True:
-            self.wake.wait()
-            self.wake.clear()
-            with self.lock:
-                batch, self.pending = self.pending, {}
-            if batch:
-                try:
-                    send(batch)
-                except Exception:
-                    PUBLISH_ERRORS.inc()
-                    log.exception("live publish failed")
-            time.sleep(self.interval)
-
-    async def _send(self, batch: dict[str, dict[str, tuple[str, float]]]) -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        as_lists = {
-            node: {name: [iso, value] for name, (iso, value) in metrics.items()}
-            for node, metrics in batch.items()
-        }
-        for node, metrics in as_lists.items():
-            await layer.group_send(
-                node_group(node), {"type": "telemetry.update", "node": node, "metrics": metrics}
-            )
-        await layer.group_send(FLEET_GROUP, {"type": "telemetry.fleet", "nodes": as_lists})
-        PUBLISHED.inc(len(as_lists) + 1)
-
-    def flush_now(self, timeout: float = 5.0) -> None:
-        """For tests and shutdown: wait until everything pending has been sent."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if not self.pending:
-                    return
-            time.sleep(0.01)
+                    kept[name] = (iso, value)
+                if kept:
+                    out[node] = kept
+        return out
 
 
-_coalescer: Coalescer | None = None
+_filter = LatestFilter()
 
 
-def coalescer() -> Coalescer:
-    global _coalescer
-    if _coalescer is None:
-        _coalescer = Coalescer(settings.TELEMETRY_LIVE_HZ)
-    return _coalescer
+def _merge_metrics(into: dict[str, list[Any]], new: dict[str, list[Any]]) -> None:
+    for name, pair in new.items():
+        seen = into.get(name)
+        if seen is None or seen[0] <= pair[0]:
+            into[name] = pair
+
+
+def _merge_node(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    # ``old`` is the publisher's pending copy, not yet sent: merged in place.
+    _merge_metrics(old["metrics"], new["metrics"])
+    return old
+
+
+def _merge_fleet(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    nodes = old["nodes"]
+    for node, metrics in new["nodes"].items():
+        _merge_metrics(nodes.setdefault(node, {}), metrics)
+    return old
 
 
 def publish_samples(samples: Samples) -> None:
+    """Publish the newest value of every node and metric in ``samples`` (after commit)."""
     # The newest sample of a node usually carries every metric the batch has for it:
     # start from it, then fill in only names it lacks (cheap set checks, no per-value work).
     best: dict[str, int] = {}
@@ -154,8 +119,23 @@ def publish_samples(samples: Samples) -> None:
             if iso is None:
                 iso = stamps[ts] = ts.isoformat(timespec="microseconds").replace("+00:00", "Z")
             out[name] = (iso, value)
-    coalescer().add(latest)
-
-
-def live_message_types() -> list[str]:
-    return ["telemetry.update", "telemetry.fleet"]
+    admitted = _filter.admit(latest)
+    if not admitted:
+        return
+    as_lists: dict[str, dict[str, list[Any]]] = {
+        node: {name: [iso, value] for name, (iso, value) in named_values.items()}
+        for node, named_values in admitted.items()
+    }
+    for node, pairs in as_lists.items():
+        live.publish(
+            NODE.group(node),
+            {"type": "telemetry.update", "node": node, "metrics": dict(pairs)},
+            key=node,
+            merge=_merge_node,
+        )
+    live.publish(
+        FLEET.group(),
+        {"type": "telemetry.fleet", "nodes": as_lists},
+        key="fleet",
+        merge=_merge_fleet,
+    )

@@ -19,7 +19,7 @@ from telemetry.exceptions import UnknownMetric
 from telemetry.models import METRIC_NAME_RE, Metric, MetricKind
 
 _TTL_S = 60.0
-_NAME = re.compile(METRIC_NAME_RE)
+METRIC_NAME = re.compile(METRIC_NAME_RE)
 
 
 class _Cache:
@@ -77,7 +77,7 @@ def metric_ids(names: Iterable[str], *, register: bool) -> tuple[dict[str, int],
         for name, mid, _kind in rows:
             found[name] = mid
         new = [n for n in missing if n not in found]
-        invalid = [n for n in new if not _NAME.match(n)]
+        invalid = [n for n in new if not METRIC_NAME.match(n)]
         if invalid:
             refused.extend(sorted(invalid))
         elif new and register:

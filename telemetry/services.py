@@ -65,7 +65,7 @@ def _resolve(samples: Samples, *, allowed_node_ids: frozenset[int] | None) -> Ba
                 if name in refused_metrics and len(fields) < 20:
                     fields[f"{where}.metrics.{name}"] = (
                         "not a valid metric name (lowercase, digits, underscores)"
-                        if not registry._NAME.match(name)
+                        if not registry.METRIC_NAME.match(name)
                         else "unknown metric (register it first)"
                     )
         raise UnknownMetric(

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 
 from ops.fleet import services
 from ops.fleet.models import GroundStation, Spacecraft
-from ops.fleet.tle import checksum
+from orbital.tle import checksum
 
 
 def _with_checksum(line68: str) -> str:

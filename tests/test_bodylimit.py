@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ops.asgi import application
+from zenith.asgi import application
 
 
 async def call(path: str, body: bytes, headers: list[tuple[bytes, bytes]], chunks: int = 1) -> Any:

@@ -25,7 +25,7 @@ def test_database_is_postgresql_with_timescaledb() -> None:
 
 
 def test_real_celery_worker_runs_a_task(tmp_path: Path) -> None:
-    from ops.celery import app, ping
+    from zenith.celery import app, ping
 
     env = dict(os.environ)
     worker = subprocess.Popen(
@@ -34,7 +34,7 @@ def test_real_celery_worker_runs_a_task(tmp_path: Path) -> None:
             "-m",
             "celery",
             "-A",
-            "ops",
+            "zenith",
             "worker",
             "--pool=solo",
             "--loglevel=WARNING",

@@ -65,7 +65,7 @@ def test_admin_token_creation_shows_secret_once_and_stores_hash() -> None:
     text = response.content.decode()
     secret = text.split("will not be shown again: ")[1].split("<")[0].strip()
     assert secret.startswith("znt_")
-    from ops.fleet.services import hash_token
+    from ops.fleet.tokens import hash_token
 
     assert token.token_sha256 == hash_token(secret)
     assert token.scopes == ["ingest"]

@@ -63,7 +63,7 @@ def test_embedded_defaults(tmp_path: Path) -> None:
     }
     env["ZENITH_VAR_DIR"] = str(tmp_path)
     code = (
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='ops.settings'; django.setup();"
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='zenith.settings'; django.setup();"
         "from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'],"
         " s.CELERY_BROKER_URL)"

@@ -1,32 +1,39 @@
 """The console's one WebSocket. It authenticates, joins groups and relays: no domain logic.
 
-Client messages: ``{"type": "ping"}``, ``{"type": "subscribe", "node": slug}`` and
-``{"type": "unsubscribe", "node": slug}``. Server messages: ``hello``, ``pong``, and
-whatever the producing apps publish to the groups joined (``telemetry.fleet``,
-``telemetry.update``, ``transfer.progress``, ``contact.state``, ...), relayed as they are.
+The groups it may join are the live topics producers registered (``zenith.registry``): it
+joins every ``auto`` topic the user's scopes allow on connect, and keyed topics (one node's
+telemetry, say) on request. Every event arrives as ``{"type": "console.event", "payload":
+{...}}`` (``ops.edge.live``) and is relayed as its payload, so a new producer needs no
+change here.
+
+Client messages: ``{"type": "ping", "id": ...}``; ``{"type": "subscribe", "topic":
+"telemetry.node", "key": "leo-001"}`` (or the short form ``{"type": "subscribe", "node":
+"leo-001"}``, naming the key by the topic's ``keyed_by``) and ``unsubscribe`` alike.
+Server messages: ``hello``, ``pong``, ``subscribed``/``unsubscribed``, ``error`` and the
+relayed events (``telemetry.fleet``, ``telemetry.update``, ``transfer.progress``, ...).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from ops.fleet.access import scopes_for_user
-from scheduling import live as scheduling_live
-from telemetry import live as telemetry_live
+from ops.edge.access import scopes_for_user
+from zenith.registry import LiveTopic, live_topics
 
-FLEET_GROUP = "console.fleet"
+CONSOLE = LiveTopic("console.fleet", auto=True, description="console-wide notices")
+FLEET_GROUP = CONSOLE.group()
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-MAX_NODE_SUBSCRIPTIONS = 50
+MAX_SUBSCRIPTIONS = 50
 
 
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: set[str]
+    keyed_joined: set[str]
+    scopes: frozenset[str]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -37,14 +44,12 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if not scopes:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.scopes = scopes
         self.groups_joined = set()
-        for group in (
-            FLEET_GROUP,
-            telemetry_live.FLEET_GROUP,
-            scheduling_live.TRANSFERS_GROUP,
-            scheduling_live.CONTACTS_GROUP,
-        ):
-            await self._join(group)
+        self.keyed_joined = set()
+        for topic in live_topics():
+            if topic.auto and topic.keyed_by is None and topic.scopes & scopes:
+                await self._join(topic.group())
         await self.accept()
         await self.send_json(
             {"type": "hello", "user": user.get_username(), "scopes": sorted(scopes)}
@@ -60,44 +65,59 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or "type" not in content:
-            await self.send_json(
-                {"type": "error", "detail": "messages are JSON objects with a type"}
-            )
+            await self._error("messages are JSON objects with a type")
             return
         kind = content["type"]
         if kind == "ping":
             await self.send_json({"type": "pong", "id": content.get("id")})
         elif kind in ("subscribe", "unsubscribe"):
-            node = content.get("node")
-            if not isinstance(node, str) or not _SLUG.match(node):
-                await self.send_json({"type": "error", "detail": "node must be a spacecraft slug"})
-                return
-            group = telemetry_live.node_group(node)
-            if kind == "subscribe":
-                nodes = [g for g in self.groups_joined if g.startswith("telemetry.node.")]
-                if len(nodes) >= MAX_NODE_SUBSCRIPTIONS:
-                    await self.send_json({"type": "error", "detail": "too many node subscriptions"})
-                    return
-                await self._join(group)
-            elif group in self.groups_joined:
-                await self.channel_layer.group_discard(group, self.channel_name)
-                self.groups_joined.discard(group)
-            await self.send_json({"type": kind + "d", "node": node})
+            await self._subscription(kind, content)
         else:
-            await self.send_json({"type": "error", "detail": f"unknown message type {kind!r}"})
+            await self._error(f"unknown message type {kind!r}")
+
+    async def _subscription(self, kind: str, content: dict[str, Any]) -> None:
+        topic, key, reply = self._addressed(content)
+        if topic is None:
+            await self._error("subscribe to a keyed topic: {topic, key} or e.g. {node: slug}")
+            return
+        if not topic.accepts(key):
+            await self._error(f"{topic.keyed_by} must be a valid {topic.keyed_by} key")
+            return
+        if not topic.scopes & self.scopes:
+            await self._error(f"your role may not follow {topic.name}")
+            return
+        group = topic.group(key)
+        if kind == "subscribe":
+            if group not in self.keyed_joined and len(self.keyed_joined) >= MAX_SUBSCRIPTIONS:
+                await self._error("too many subscriptions")
+                return
+            await self._join(group)
+            self.keyed_joined.add(group)
+        elif group in self.keyed_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
+            self.keyed_joined.discard(group)
+        await self.send_json({"type": kind + "d", **reply})
+
+    def _addressed(self, content: dict[str, Any]) -> tuple[LiveTopic | None, Any, dict[str, Any]]:
+        keyed = [t for t in live_topics() if t.keyed_by is not None]
+        name = content.get("topic")
+        if name is not None:
+            for topic in keyed:
+                if topic.name == name:
+                    key = content.get("key")
+                    return topic, key, {"topic": name, "key": key}
+            return None, None, {}
+        for topic in keyed:
+            assert topic.keyed_by is not None
+            if topic.keyed_by in content:
+                key = content[topic.keyed_by]
+                return topic, key, {topic.keyed_by: key}
+        return None, None, {}
+
+    async def _error(self, detail: str) -> None:
+        await self.send_json({"type": "error", "detail": detail})
 
     async def console_event(self, event: dict[str, Any]) -> None:
         """Relay a published event (``{"type": "console.event", "payload": {...}}``)."""
         await self.send_json(event["payload"])
-
-    async def telemetry_update(self, event: dict[str, Any]) -> None:
-        await self.send_json(event)
-
-    async def telemetry_fleet(self, event: dict[str, Any]) -> None:
-        await self.send_json(event)
-
-    async def transfer_progress(self, event: dict[str, Any]) -> None:
-        await self.send_json(event)
-
-    async def contact_state(self, event: dict[str, Any]) -> None:
-        await self.send_json(event)

@@ -1,40 +1,28 @@
-"""Operator console pages. Thin: a selector call, then a template."""
+"""Operator console pages. Thin: selectors or registered sections, then a template."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
-from ops.fleet import selectors as fleet_selectors
-from ops.fleet.access import scopes_for_user
-from ops.fleet.apiutils import error_body
+from ops.edge.access import scopes_for_user
+from zenith.registry import console_sections
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "console/home.html",
+    """The home page: the sections apps registered (``zenith.registry.console_section``)
+    that the signed-in person's scopes allow, each rendered from its own context."""
+    scopes = scopes_for_user(request.user)
+    sections = [
         {
-            "spacecraft": list(fleet_selectors.spacecraft_list()),
-            "stations": list(fleet_selectors.station_list()),
-            "scopes": sorted(scopes_for_user(request.user)),
-        },
-    )
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            error_body("server_error", "internal error; it has been logged"), status=500
-        )
-    return render(request, "500.html", status=500)
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            error_body("not_found", f"no such resource: {request.path}"), status=404
-        )
-    return render(request, "404.html", {"path": request.path}, status=404)
+            "key": section.key,
+            "title": section.title,
+            "html": render_to_string(section.template, dict(section.context()), request=request),
+        }
+        for section in console_sections()
+        if section.scopes & scopes
+    ]
+    return render(request, "console/home.html", {"sections": sections, "scopes": sorted(scopes)})

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from ops.edge.access import ALL_SCOPES
 from ops.fleet import services, tokencache
-from ops.fleet.access import ALL_SCOPES
 from ops.fleet.exceptions import FleetError
 from ops.fleet.models import (
     ApiToken,
@@ -91,7 +91,7 @@ class GroundStationForm(forms.ModelForm[GroundStation]):
         fields = list(services.STATION_FIELDS)
 
     def clean_horizon_mask(self) -> Any:
-        from ops.fleet.elements import check_horizon_mask
+        from orbital.elements import check_horizon_mask
 
         try:
             return [

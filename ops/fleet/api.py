@@ -13,8 +13,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ops.edge.access import ALL_SCOPES, actor_name, request_spacecraft_ids
 from ops.fleet import selectors, services
-from ops.fleet.access import ALL_SCOPES
 from ops.fleet.exceptions import NotFound
 from ops.fleet.models import (
     ApiToken,
@@ -26,7 +26,6 @@ from ops.fleet.models import (
     ServiceAccount,
     Spacecraft,
 )
-from ops.fleet.permissions import actor_name, request_spacecraft_ids
 
 READ = frozenset({"schedule", "operate", "admin"})
 ADMIN = frozenset({"admin"})

@@ -10,11 +10,12 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from ops.edge.access import expand
 from ops.fleet import tokencache
-from ops.fleet.access import expand
 from ops.fleet.models import ApiToken
 from ops.fleet.selectors import token_for_secret, token_spacecraft_ids
-from ops.fleet.services import hash_token, token_touch
+from ops.fleet.services import token_touch
+from ops.fleet.tokens import hash_token
 
 
 @dataclass

@@ -189,13 +189,6 @@ class MaintenanceWindow(models.Model):
         return f"{self.station_id} {self.starts_at:%Y-%m-%d %H:%M}..{self.ends_at:%H:%M}"
 
 
-class Scope(models.TextChoices):
-    INGEST = "ingest", "Ingest telemetry"
-    SCHEDULE = "schedule", "Schedule passes, contacts and transfers"
-    OPERATE = "operate", "Operate: read everything, act on transfers, stations and alerts"
-    ADMIN = "admin", "Administer the fleet and tokens"
-
-
 class ServiceAccount(models.Model):
     """A machine client (gateway, scheduler). Tokens belong to one."""
 

@@ -4,11 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from ops.fleet.access import ROLE_ADMIN_PERMISSIONS
+# Django admin permissions per role, as (app_label, model, actions).
+ROLE_ADMIN_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    "admin": [
+        ("fleet", model, ("view", "add", "change", "delete"))
+        for model in (
+            "spacecraft",
+            "orbitset",
+            "groundstation",
+            "maintenancewindow",
+            "serviceaccount",
+            "apitoken",
+        )
+    ]
+    # People and their roles are managed by superusers: a role that may edit users could
+    # make itself superuser.
+    + [("auth", "user", ("view",)), ("auth", "group", ("view",))],
+    "operator": [
+        ("fleet", "spacecraft", ("view",)),
+        ("fleet", "orbitset", ("view",)),
+        ("fleet", "groundstation", ("view",)),
+        ("fleet", "maintenancewindow", ("view", "add", "change", "delete")),
+    ],
+    "oncall": [
+        ("fleet", "spacecraft", ("view",)),
+        ("fleet", "groundstation", ("view",)),
+        ("fleet", "maintenancewindow", ("view",)),
+    ],
+    "scheduler": [
+        ("fleet", "spacecraft", ("view",)),
+        ("fleet", "orbitset", ("view", "add")),
+        ("fleet", "groundstation", ("view",)),
+        ("fleet", "maintenancewindow", ("view",)),
+    ],
+}
 
 
 def roles_sync(**_: Any) -> None:
-    """Create the role groups and grant exactly the permissions ``access`` lists."""
+    """Create the role groups and grant exactly the permissions listed above."""
     from django.contrib.auth.models import Group, Permission
 
     for role, grants in ROLE_ADMIN_PERMISSIONS.items():

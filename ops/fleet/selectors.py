@@ -8,7 +8,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from ops.fleet.models import ApiToken, GroundStation, OrbitSet, Spacecraft
-from ops.fleet.services import hash_token
+from ops.fleet.tokens import hash_token
 
 
 def spacecraft_list(*, allowed_ids: frozenset[int] | None = None) -> QuerySet[Spacecraft]:

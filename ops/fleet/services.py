@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,9 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ops.edge.access import ALL_SCOPES
 from ops.fleet import tokencache
-from ops.fleet.access import ALL_SCOPES
-from ops.fleet.elements import ElementsError, check_elements, check_horizon_mask
 from ops.fleet.exceptions import (
     Conflict,
     InvalidElements,
@@ -33,9 +31,9 @@ from ops.fleet.models import (
     ServiceAccount,
     Spacecraft,
 )
-from ops.fleet.tle import Tle, TleError, parse_tle
-
-TOKEN_PREFIX = "znt_"  # noqa: S105 - a public marker that makes leaked tokens greppable
+from ops.fleet.tokens import hash_token, new_secret
+from orbital.elements import ElementsError, check_elements, check_horizon_mask
+from orbital.tle import Tle, TleError, parse_tle
 
 # Writable fields, in display order (the API serializers and admin forms list them too).
 SPACECRAFT_FIELDS = (
@@ -352,10 +350,6 @@ def maintenance_window_create(
 # --- service accounts and tokens ------------------------------------------------------
 
 
-def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     token: ApiToken
@@ -401,7 +395,7 @@ def token_create(
             f"account {account.name} already has a token named {name!r}",
             fields={"name": "already used by this account"},
         )
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    secret = new_secret()
     crafts = list(spacecraft)
     token = ApiToken(
         restricted=bool(crafts),

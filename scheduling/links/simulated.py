@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scheduling.links import chunks
 from scheduling.links.base import (
     Ack,
     ChunkLost,
@@ -41,7 +42,6 @@ from scheduling.links.base import (
     RemoteError,
     UpChunk,
 )
-from scheduling.transfers import chunks
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

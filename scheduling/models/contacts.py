@@ -54,7 +54,7 @@ class Contact(models.Model):
     reason = models.TextField(blank=True, help_text="why it was booked, or why it last changed")
     created_at = models.DateTimeField(auto_now_add=True)
     state_changed_at = models.DateTimeField()
-    # Execution (scheduling.transfer_services): the runner holding the contact renews
+    # Execution (scheduling.services.execution): the runner holding the contact renews
     # ``lease_until``; ``run_token`` fences out a runner whose lease was taken over.
     run_token = models.PositiveIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)

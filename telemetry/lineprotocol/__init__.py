@@ -47,20 +47,20 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from telemetry.lineprotocol._common import (
-    _NS_PER_UNIT,
+from telemetry.lineprotocol.common import (
+    NS_PER_UNIT,
     FieldValue,
+    LineError,
     LineProtocolError,
     Point,
     Precision,
-    _LineError,
 )
-from telemetry.lineprotocol._encode import encode
-from telemetry.lineprotocol._fast import _parse_escaped, _parse_plain
-from telemetry.lineprotocol._scan import _parse_slow
+from telemetry.lineprotocol.encode import encode
+from telemetry.lineprotocol.fast import parse_escaped, parse_plain
+from telemetry.lineprotocol.scan import parse_slow
 
 # Internals that the tests and bench/lineprotocol.py reach through this module.
-from telemetry.lineprotocol._schema import _COMPILE_BURST, _COMPILE_COST, _SCHEMA_CACHE  # noqa: F401
+from telemetry.lineprotocol.schema import COMPILE_BURST, COMPILE_COST, SCHEMA_CACHE  # noqa: F401
 
 __all__ = ["FieldValue", "LineProtocolError", "Point", "Precision", "encode", "parse"]
 
@@ -71,7 +71,7 @@ def parse(body: str | bytes, *, precision: Precision = "ns", max_errors: int = 2
     Raises LineProtocolError naming up to ``max_errors`` bad lines (stopping early past that),
     and ValueError for an unknown ``precision`` or a ``max_errors`` below 1.
     """
-    scale = _NS_PER_UNIT.get(precision)
+    scale = NS_PER_UNIT.get(precision)
     if scale is None:
         raise ValueError(f"precision must be one of ns, us, ms, s; got {precision!r}")
     if max_errors < 1:
@@ -122,13 +122,13 @@ def _parse_lines(
         if not line or line[0] == "#":
             continue
         if "\\" not in line and '"' not in line:
-            point = _parse_plain(line, number, scale, series)
+            point = parse_plain(line, number, scale, series)
         else:
-            point = _parse_escaped(line, number, scale, series)
+            point = parse_escaped(line, number, scale, series)
         if point is None:
             try:
-                point = _parse_slow(line, number, scale)
-            except _LineError as exc:
+                point = parse_slow(line, number, scale)
+            except LineError as exc:
                 errors.append((number, str(exc)))
                 if len(errors) > max_errors:
                     return points, errors[:max_errors], True

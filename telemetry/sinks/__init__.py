@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -18,3 +18,10 @@ def mirror_after_commit(samples: Samples) -> None:
 
     sink = get_sink()
     transaction.on_commit(lambda: sink.mirror(samples))
+
+
+def sink_health() -> dict[str, Any]:
+    """The InfluxDB mirror's state for ``/healthz`` (registered in TelemetryConfig.ready)."""
+    from telemetry.sinks.influx import get_sink
+
+    return get_sink().health()

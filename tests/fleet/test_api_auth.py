@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from ops.fleet import services, tokencache
 from ops.fleet.models import ApiToken
+from ops.fleet.tokens import hash_token
 from tests.factories import make_spacecraft, make_token, make_user
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_only_admin_manages_tokens(client_with_token: Callable[..., APIClient]) 
     secret = created.json()["token"]
     stored = ApiToken.objects.get(name="ingest", account__name="gateway-1")
     assert secret.startswith("znt_") and secret not in stored.token_sha256
-    assert stored.token_sha256 == services.hash_token(secret)
+    assert stored.token_sha256 == hash_token(secret)
     listed = client_with_token("admin").get("/api/v1/tokens").json()
     assert all("token" not in row and "token_sha256" not in row for row in listed["results"])
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ops.fleet.models import OrbitSet, Spacecraft
-from ops.fleet.tle import checksum
+from orbital.tle import checksum
 from tests.factories import ISS2_LINE1, ISS2_LINE2, ISS_LINE1, ISS_LINE2
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import numpy as np
 
 from ops.fleet import services as fleet_services
 from ops.fleet.models import GroundStation, OrbitSet, Spacecraft
-from ops.fleet.tle import format_tle
-from scheduling import orbits
+from orbital import propagation
+from orbital.tle import format_tle
 from tests import factories
 
 EPOCH = factories.EPOCH  # 2026-11-24T12:00Z
@@ -76,7 +76,7 @@ def svalbard(**overrides: object) -> GroundStation:
 
 def geo_longitude_deg(line1: str, line2: str) -> float:
     """Where the GEO hub hangs at the epoch (computed, not assumed)."""
-    states = orbits.propagate([orbits.TleOrbit(line1, line2)], [EPOCH.timestamp()])
+    states = propagation.propagate([propagation.TleOrbit(line1, line2)], [EPOCH.timestamp()])
     r, _ = states.ecef()
     return float(np.degrees(np.arctan2(r[0, 0, 1], r[0, 0, 0])))
 

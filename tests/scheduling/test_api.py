@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from scheduling import services
 from scheduling.models import JobState, Pass, PredictionJob
+from scheduling.services import passes as pass_services
 from tests.scheduling.fleet import EPOCH, geo, leo, svalbard, under_geo
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ Client = Callable[..., APIClient]
 def predicted() -> dict[str, object]:
     crafts = [leo("leo-001", 90001), leo("leo-002", 90002, raan=60.0), geo("geo-hub-1", 99900)]
     stations = [svalbard(), under_geo()]
-    services.pass_predict(
+    pass_services.pass_predict(
         spacecraft=crafts, stations=stations, start=EPOCH, end=EPOCH + timedelta(days=1), now=EPOCH
     )
     return {"crafts": crafts, "stations": stations}
@@ -141,7 +141,7 @@ def test_predict_is_asynchronous_and_returns_a_pollable_job(
     assert len(callbacks) == 1, "the chunks are sent to the workers after commit"
     # What the worker would do, run here.
     chunk = PredictionJob.objects.get(pk=job["id"]).chunks.get()
-    services.prediction_chunk_run(chunk_id=chunk.pk, now=EPOCH)
+    pass_services.prediction_chunk_run(chunk_id=chunk.pk, now=EPOCH)
     polled = api.get(f"/api/v1/passes/jobs/{job['id']}").json()
     assert polled["state"] == JobState.SUCCEEDED and polled["progress"] == 1.0
     assert polled["passes_stored"] == Pass.objects.count() > 0

@@ -15,11 +15,13 @@ from django.db import connection
 from django.utils import timezone
 from tqdm import tqdm
 
-from scheduling import services, tasks, timescale
+from orbital import timescales
+from scheduling import tasks
 from scheduling.models import JobState, Pass, PredictionJob
+from scheduling.services import passes as pass_services
 from tests import factories
+from tests.orbital.test_timescales import finals_row
 from tests.scheduling.fleet import EPOCH, leo, leo_tle, load_tle, svalbard
-from tests.scheduling.test_timescale import finals_row
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +90,7 @@ def test_update_eop_from_an_iers_file(tmp_path: Path) -> None:
     output = tmp_path / "eop.npz"
     out = io.StringIO()
     call_command("update_eop", "--finals", str(finals), "--output", str(output), stdout=out)
-    table = timescale.load(output)
+    table = timescales.load(output)
     assert len(table.mjd_utc) == 10 and table.ut1_minus_utc_s[0] == pytest.approx(0.05)
     assert "UT1-UTC" in out.getvalue()
     with pytest.raises(CommandError):
@@ -96,7 +98,7 @@ def test_update_eop_from_an_iers_file(tmp_path: Path) -> None:
 
 
 def test_refresh_is_registered_on_beat() -> None:
-    from ops.celery import app
+    from zenith.celery import app
 
     entry = app.conf.beat_schedule["scheduling.refresh_passes"]
     assert entry["task"] == "scheduling.refresh_passes" and entry["schedule"] == 300.0
@@ -125,7 +127,7 @@ def test_a_real_worker_runs_a_prediction_chunk() -> None:
     craft = factories.make_spacecraft("leo-001", norad_id=90001)
     load_tle(craft, *leo_tle(90001, epoch=now))
     svalbard()
-    job = services.prediction_job_create(
+    job = pass_services.prediction_job_create(
         spacecraft=[craft], start=now, end=now + timedelta(hours=12), now=now
     )
     # The worker is another process: point it at the test database, on its own queue.
@@ -141,7 +143,7 @@ def test_a_real_worker_runs_a_prediction_chunk() -> None:
             "-m",
             "celery",
             "-A",
-            "ops",
+            "zenith",
             "worker",
             "--pool=solo",
             "--loglevel=WARNING",

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from scheduling.contacts import (
+from scheduling.planners.contacts import (
     CandidatePass,
     Contact,
     PlanRequest,
@@ -388,7 +388,7 @@ def test_large_problems_are_decomposed() -> None:
 
 def test_the_core_imports_no_django() -> None:
     code = (
-        "import sys, scheduling.contacts\n"
+        "import sys, scheduling.planners.contacts\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework')]\n"
         "assert not bad, bad\n"
     )

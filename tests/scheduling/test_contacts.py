@@ -18,9 +18,11 @@ from rest_framework.test import APIClient
 
 from ops.fleet import services as fleet_services
 from ops.fleet.models import GroundStation, Spacecraft
-from scheduling import contact_services, services
 from scheduling.exceptions import ContactConflict, InvalidTransition
 from scheduling.models import Contact, ContactEvent, ContactState, Pass
+from scheduling.services import contact_plan, contacts
+from scheduling.services import passes as pass_services
+from scheduling.services.replan import plan_refresh
 from tests.scheduling.fleet import EPOCH, geo, leo, svalbard, under_geo
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +39,7 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     monkeypatch.setattr("django.utils.timezone.now", lambda: EPOCH)
     crafts = [geo("geo-a", 99900), geo("geo-b", 99901), leo("leo-001", 90001)]
     stations = [under_geo("under-geo"), under_geo("under-geo-2"), svalbard()]
-    services.pass_predict(
+    pass_services.pass_predict(
         spacecraft=crafts, stations=stations, start=EPOCH, end=EPOCH + timedelta(hours=6), now=EPOCH
     )
     return {"crafts": {c.slug: c for c in crafts}, "stations": {s.slug: s for s in stations}}
@@ -56,7 +58,7 @@ def book(api: APIClient, craft: str, station: str, start: datetime, end: datetim
     )
 
 
-def replan(**kwargs: object) -> contact_services.ReplanOutcome:
+def replan(**kwargs: object) -> contact_plan.ReplanOutcome:
     values: dict[str, object] = {
         "window_start": EPOCH,
         "window_end": at(180),
@@ -65,7 +67,7 @@ def replan(**kwargs: object) -> contact_services.ReplanOutcome:
         "now": EPOCH,
     }
     values.update(kwargs)
-    return contact_services.contact_plan_refresh(**values)  # type: ignore[arg-type]
+    return plan_refresh(**values)  # type: ignore[arg-type]
 
 
 def assert_feasible(contacts: list[Contact]) -> None:
@@ -156,7 +158,7 @@ def test_in_progress_contact_is_never_touched(fleet: dict[str, object]) -> None:
     replan()
     running = Contact.objects.filter(station__slug="under-geo").order_by("start").first()
     assert running is not None and running.start <= at(1)
-    contact_services.contact_transition(
+    contacts.contact_transition(
         contact=running, to_state=ContactState.IN_PROGRESS, actor="driver", now=at(1)
     )
     fleet_services.maintenance_window_create(
@@ -302,7 +304,7 @@ def test_booking_outside_a_pass_or_in_the_past_is_refused(
 def test_service_conflict_error_names_the_contact(fleet: dict[str, object]) -> None:
     crafts: dict[str, Spacecraft] = fleet["crafts"]  # type: ignore[assignment]
     stations: dict[str, GroundStation] = fleet["stations"]  # type: ignore[assignment]
-    first = contact_services.contact_book(
+    first = contacts.contact_book(
         spacecraft=crafts["geo-a"],
         station=stations["under-geo"],
         start=at(10),
@@ -310,7 +312,7 @@ def test_service_conflict_error_names_the_contact(fleet: dict[str, object]) -> N
         actor="x",
     )
     with pytest.raises(ContactConflict) as caught:
-        contact_services.contact_book(
+        contacts.contact_book(
             spacecraft=crafts["geo-b"],
             station=stations["under-geo"],
             start=at(15),
@@ -348,7 +350,7 @@ def test_cancel_records_an_event(client_with_token: Client, fleet: dict[str, obj
 def test_lifecycle_transitions(fleet: dict[str, object]) -> None:
     crafts: dict[str, Spacecraft] = fleet["crafts"]  # type: ignore[assignment]
     stations: dict[str, GroundStation] = fleet["stations"]  # type: ignore[assignment]
-    contact = contact_services.contact_book(
+    contact = contacts.contact_book(
         spacecraft=crafts["geo-a"],
         station=stations["under-geo"],
         start=at(10),
@@ -356,27 +358,27 @@ def test_lifecycle_transitions(fleet: dict[str, object]) -> None:
         actor="x",
     )
     with pytest.raises(InvalidTransition):
-        contact_services.contact_transition(
+        contacts.contact_transition(
             contact=contact, to_state=ContactState.COMPLETED, actor="driver"
         )
-    contact_services.contact_transition(
+    contacts.contact_transition(
         contact=contact, to_state=ContactState.IN_PROGRESS, actor="driver", reason="AOS"
     )
-    aborted = contact_services.contact_cancel(contact=contact, actor="op", reason="antenna fault")
+    aborted = contacts.contact_cancel(contact=contact, actor="op", reason="antenna fault")
     assert aborted.state == ContactState.ABORTED
     with pytest.raises(InvalidTransition):
-        contact_services.contact_cancel(contact=contact, actor="op")
-    done = contact_services.contact_book(
+        contacts.contact_cancel(contact=contact, actor="op")
+    done = contacts.contact_book(
         spacecraft=crafts["geo-b"],
         station=stations["under-geo"],
         start=at(30),
         end=at(40),
         actor="x",
     )
-    contact_services.contact_transition(contact=done, to_state=ContactState.IN_PROGRESS, actor="d")
-    contact_services.contact_transition(contact=done, to_state=ContactState.COMPLETED, actor="d")
+    contacts.contact_transition(contact=done, to_state=ContactState.IN_PROGRESS, actor="d")
+    contacts.contact_transition(contact=done, to_state=ContactState.COMPLETED, actor="d")
     with pytest.raises(InvalidTransition):
-        contact_services.contact_cancel(contact=done, actor="op")
+        contacts.contact_cancel(contact=done, actor="op")
     trail = list(
         ContactEvent.objects.filter(contact=contact).values_list("from_state", "to_state", "actor")
     )

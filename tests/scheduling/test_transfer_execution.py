@@ -22,7 +22,7 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from scheduling import contact_services, links, transfer_services
+from scheduling import links
 from scheduling.models import (
     Contact,
     ContactState,
@@ -31,6 +31,7 @@ from scheduling.models import (
     TransferEvent,
     TransferState,
 )
+from scheduling.services import contacts, execution, transfers
 from tests.scheduling.transfer_support import artefact, book, geo_fleet, node_file, pattern
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -71,7 +72,7 @@ def in_thread(
 
     def work() -> None:
         try:
-            result["outcome"] = transfer_services.contact_run(
+            result["outcome"] = execution.contact_run(
                 contact_id=contact_id, runner=name, driver=sim
             )
         finally:
@@ -92,10 +93,10 @@ def soon(seconds: float) -> datetime:
 
 def upload(env: dict[str, Any], name: str, size: int, chunk: int = 50 * KB, **kw: Any) -> Transfer:
     src, sha = artefact(env["root"], name, size, seed=len(name))
-    return transfer_services.transfer_submit(
+    return transfers.transfer_submit(
         spacecraft=env["hub"],
         direction="up",
-        spec=transfer_services.TransferSpec(
+        spec=transfers.TransferSpec(
             name=name, source=src, sha256=sha, chunk_size_bytes=chunk, **kw
         ),
         actor="test",
@@ -112,14 +113,14 @@ def test_a_file_cut_by_los_resumes_on_the_next_contact_at_another_station(
     assert t.state == TransferState.PLANNED and t.eta is not None
     assert list(t.allocations.values_list("contact_id", flat=True)) == [first.pk, second.pk]
     sim = driver(env["sim"])
-    one = transfer_services.contact_run(contact_id=first.pk, runner="test-a", driver=sim)
+    one = execution.contact_run(contact_id=first.pk, runner="test-a", driver=sim)
     assert one.state == ContactState.COMPLETED and one.reason == "LOS"
     t.refresh_from_db()
     assert t.state in (TransferState.PLANNED, TransferState.QUEUED)
     carried_first = t.chunks_done
     assert 2 <= carried_first < t.chunk_count, "the first contact ended mid-file"
     assert t.allocations.filter(contact=second).exists(), "replanned onto the next contact"
-    two = transfer_services.contact_run(contact_id=second.pk, runner="test-b", driver=sim)
+    two = execution.contact_run(contact_id=second.pk, runner="test-b", driver=sim)
     assert two.state == ContactState.COMPLETED
     t.refresh_from_db()
     assert t.state == TransferState.COMPLETED and t.bytes_done == t.size_bytes == 500 * KB
@@ -152,10 +153,10 @@ def test_corrupted_chunks_are_sent_again_both_ways(
     contact = book(hub, a, soon(1.5), 6, timezone.now())
     up = upload(env, "w.bin", 200 * KB)  # 4 chunks
     sha = node_file(env["sim"], "geo-hub", "out/result.bin", 300 * KB)
-    down = transfer_services.transfer_submit(
+    down = transfers.transfer_submit(
         spacecraft=hub,
         direction="down",
-        spec=transfer_services.TransferSpec(
+        spec=transfers.TransferSpec(
             name="out/result.bin",
             kind="result",
             size_bytes=300 * KB,
@@ -165,7 +166,7 @@ def test_corrupted_chunks_are_sent_again_both_ways(
         actor="test",
     ).transfer
     sim = driver(env["sim"], corrupt=[["w.bin", 2, 1], ["out/result.bin", 1, 1]])
-    outcome = transfer_services.contact_run(contact_id=contact.pk, runner="t", driver=sim)
+    outcome = execution.contact_run(contact_id=contact.pk, runner="t", driver=sim)
     assert outcome.state == ContactState.COMPLETED
     for t, index in ((up, 2), (down, 1)):
         t.refresh_from_db()
@@ -240,7 +241,7 @@ def test_an_operator_abort_ends_the_run_early(env: dict[str, Any]) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     began = time.monotonic()
-    contact_services.contact_cancel(contact=contact, actor="oncall", reason="antenna fault")
+    contacts.contact_cancel(contact=contact, actor="oncall", reason="antenna fault")
     runner.join(timeout=20)
     assert time.monotonic() - began < 5, "the runner noticed within a lease renewal"
     assert result["outcome"].reason == "contact aborted meanwhile"
@@ -264,12 +265,12 @@ def test_a_second_runner_for_a_held_contact_does_nothing(env: dict[str, Any]) ->
     while not Contact.objects.get(pk=contact.pk).runner:
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    twin = transfer_services.contact_run(contact_id=contact.pk, runner="second", driver=sim)
+    twin = execution.contact_run(contact_id=contact.pk, runner="second", driver=sim)
     runner.join(timeout=20)
     assert twin.state == "skipped" and result["outcome"].state == ContactState.COMPLETED
     contact.refresh_from_db()
     assert contact.run_token == 1 and contact.runner == "first"
-    again = transfer_services.contact_run(contact_id=contact.pk, runner="late", driver=sim)
+    again = execution.contact_run(contact_id=contact.pk, runner="late", driver=sim)
     assert again.state == "skipped", "a finished contact is not run again"
 
 
@@ -278,12 +279,12 @@ def test_dispatch_finds_due_contacts_once_and_closes_unrun_ones(env: dict[str, A
     now = timezone.now()
     due = book(hub, a, now + timedelta(seconds=10), 5, now)
     later = book(hub, b, now + timedelta(minutes=10), 5, now)
-    first = transfer_services.contact_dispatch_due(now=now)
+    first = execution.contact_dispatch_due(now=now)
     assert first.due == (due.pk,) and later.pk not in first.due
-    assert transfer_services.contact_dispatch_due(now=now).due == (), "not twice"
+    assert execution.contact_dispatch_due(now=now).due == (), "not twice"
     # Nobody ran it: past its LOS the dispatcher fails it, saying why.
     after = now + timedelta(seconds=20)
-    closed = transfer_services.contact_dispatch_due(now=after)
+    closed = execution.contact_dispatch_due(now=after)
     assert closed.closed == (due.pk,)
     due.refresh_from_db()
     assert due.state == ContactState.FAILED and "no runner" in due.reason
@@ -307,7 +308,7 @@ async def test_progress_reaches_console_sockets_after_commit(env: dict[str, Any]
     contact = await database_sync_to_async(book)(hub, a, soon(1.0), 3, timezone.now())
     t = await database_sync_to_async(upload)(env, "w.bin", 200 * KB)
     sim = driver(env["sim"])
-    run = database_sync_to_async(transfer_services.contact_run)
+    run = database_sync_to_async(execution.contact_run)
     outcome = await run(contact_id=contact.pk, runner="t", driver=sim)
     assert outcome.state == ContactState.COMPLETED
     seen: list[dict[str, Any]] = []
@@ -333,7 +334,7 @@ async def test_progress_reaches_console_sockets_after_commit(env: dict[str, Any]
 
 
 def test_a_worker_shutting_down_hands_its_contact_back(env: dict[str, Any]) -> None:
-    from scheduling.transfer_services import _runner
+    from scheduling.services.execution import runner as contact_runner
 
     hub, (a, _) = env["hub"], env["stations"]
     contact = book(hub, a, soon(1.0), 10, timezone.now())
@@ -345,18 +346,16 @@ def test_a_worker_shutting_down_hands_its_contact_back(env: dict[str, Any]) -> N
         while Transfer.objects.get(pk=t.pk).chunks_done < 2:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        transfer_services.contact_runs_hand_back()
+        execution.contact_runs_hand_back()
         runner.join(timeout=10)
     finally:
-        _runner.SHUTDOWN.clear()
+        contact_runner.SHUTDOWN.clear()
     assert not runner.is_alive() and result["outcome"].state == ContactState.IN_PROGRESS
     contact.refresh_from_db()
     assert contact.state == ContactState.IN_PROGRESS and contact.lease_until is None
     assert not TransferChunk.objects.filter(claim_contact=contact.pk).exists()
-    assert transfer_services.contact_dispatch_due().due == (contact.pk,), "another runner takes it"
-    again = transfer_services.contact_run(
-        contact_id=contact.pk, runner="next", driver=driver(env["sim"])
-    )
+    assert execution.contact_dispatch_due().due == (contact.pk,), "another runner takes it"
+    again = execution.contact_run(contact_id=contact.pk, runner="next", driver=driver(env["sim"]))
     assert again.state == ContactState.COMPLETED
     contact.refresh_from_db()
     assert contact.run_token == 2 and contact.runner == "next"
@@ -372,7 +371,7 @@ def test_outages_do_not_use_up_attempts_and_a_vanished_source_fails_only_its_tra
     (env["root"] / "outgoing" / "gone.bin").unlink()
     # Down from 0.3 s to 3.3 s after AOS, and the first frame of kept.bin's chunk 1 lost.
     sim = driver(env["sim"], outages=[[0.3, 3.0]], drop=[["kept.bin", 1, 1]], ack_timeout_s=0.2)
-    outcome = transfer_services.contact_run(contact_id=contact.pk, runner="t", driver=sim)
+    outcome = execution.contact_run(contact_id=contact.pk, runner="t", driver=sim)
     assert outcome.state == ContactState.COMPLETED, outcome.reason
     assert outcome.stats["up_link_down_calls"] >= 3
     gone.refresh_from_db()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scheduling.transfers.planner import LinkWindow, QueuedTransfer, plan_transfers
+from scheduling.planners.transfers import LinkWindow, QueuedTransfer, plan_transfers
 
 KB = 1000
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from scheduling import services, tasks, transfer_services
+from scheduling import tasks
 from scheduling.models import Contact, ContactState, Transfer, TransferState
+from scheduling.services import passes as pass_services
+from scheduling.services import transfers
 from tests.scheduling.fleet import EPOCH, leo, leo_tle, load_tle, svalbard
 from tests.scheduling.transfer_support import artefact
 
@@ -20,7 +22,7 @@ def refresh(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """What beat's pass refresh does, with the follow-up replan recorded, not sent."""
     sent: list[Any] = []
     monkeypatch.setattr(tasks.replan_contacts, "delay", lambda *a, **k: sent.append(a))
-    job = services.prediction_refresh_plan(now=EPOCH)
+    job = pass_services.prediction_refresh_plan(now=EPOCH)
     assert job is not None
     for chunk in job.chunks.order_by("index"):
         tasks.predict_chunk(chunk.pk)
@@ -41,10 +43,10 @@ def test_a_new_tle_replans_contacts_and_the_transfers_on_them(
     before = {c.pk: (c.start, c.end) for c in Contact.objects.filter(state=ContactState.SCHEDULED)}
     assert before
     src, sha = artefact(tmp_path / "transfers", "w.bin", 6_000_000)
-    t = transfer_services.transfer_submit(
+    t = transfers.transfer_submit(
         spacecraft=craft,
         direction="up",
-        spec=transfer_services.TransferSpec(
+        spec=transfers.TransferSpec(
             name="w.bin",
             source=src,
             sha256=sha,

@@ -22,7 +22,7 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from scheduling import tasks, transfer_services
+from scheduling import tasks
 from scheduling.models import (
     Contact,
     ContactState,
@@ -33,6 +33,7 @@ from scheduling.models import (
     Workload,
     WorkloadState,
 )
+from scheduling.services import transfers
 from tests.scheduling.transfer_support import artefact, book, geo_fleet, node_file, pattern
 from tests.support.worker import Worker
 
@@ -105,12 +106,12 @@ def test_a_workload_goes_up_runs_and_comes_down_over_two_stations(
     first = book(hub, a, now + timedelta(seconds=2), 3, now)
     second = book(hub, b, now + timedelta(seconds=6), 8, now)
     src, sha = artefact(env["root"], "model.bin", 400 * KB)  # 8 chunks: 4 s at 100 kB/s
-    workload, _, _ = transfer_services.workload_submit(
+    workload, _, _ = transfers.workload_submit(
         spacecraft=hub,
         name="finetune",
         job={"cmd": ["train"]},
         uploads=[
-            transfer_services.TransferSpec(
+            transfers.TransferSpec(
                 name="model.bin",
                 kind="model_weights",
                 source=src,
@@ -183,10 +184,10 @@ def test_a_worker_killed_mid_transfer_loses_nothing_and_the_file_completes_once(
     now = timezone.now()
     contact = book(hub, a, now + timedelta(seconds=2), 30, now)
     src, sha = artefact(env["root"], "dataset.bin", 1500 * KB)  # 30 chunks: 15 s
-    t = transfer_services.transfer_submit(
+    t = transfers.transfer_submit(
         spacecraft=hub,
         direction="up",
-        spec=transfer_services.TransferSpec(
+        spec=transfers.TransferSpec(
             name="dataset.bin", kind="dataset", source=src, sha256=sha, chunk_size_bytes=50 * KB
         ),
         actor="scheduler",
@@ -233,10 +234,10 @@ def test_cancel_in_flight_through_the_api_while_a_worker_moves_the_file(
     now = timezone.now()
     contact = book(hub, a, now + timedelta(seconds=2), 10, now)
     src, sha = artefact(env["root"], "wrong.bin", 2000 * KB)
-    t = transfer_services.transfer_submit(
+    t = transfers.transfer_submit(
         spacecraft=hub,
         direction="up",
-        spec=transfer_services.TransferSpec(
+        spec=transfers.TransferSpec(
             name="wrong.bin", source=src, sha256=sha, chunk_size_bytes=50 * KB
         ),
         actor="scheduler",

@@ -17,7 +17,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from scheduling import contact_services, transfer_services
 from scheduling.models import (
     Transfer,
     TransferAllocation,
@@ -25,6 +24,7 @@ from scheduling.models import (
     TransferState,
     Workload,
 )
+from scheduling.services import replan, transfers
 from tests import factories
 from tests.scheduling.fleet import EPOCH
 from tests.scheduling.transfer_support import artefact, book, geo_fleet, pattern
@@ -154,7 +154,7 @@ def test_a_large_upload_is_hashed_by_the_prepare_step(
     assert r.status_code == 201 and not r.json()["prepared"]
     queued = [c for c in callbacks if getattr(c, "func", None) is not None]
     assert [c.func.__self__.name for c in queued] == ["scheduling.prepare_transfer"]
-    t = transfer_services.transfer_prepare(transfer_id=r.json()["id"])
+    t = transfers.transfer_prepare(transfer_id=r.json()["id"])
     assert t.prepared and t.prepare_progress == 1.0 and t.state != TransferState.FAILED
     data = pattern(50_000)
     assert [c.sha256 for c in t.chunks.order_by("index")] == [
@@ -162,7 +162,7 @@ def test_a_large_upload_is_hashed_by_the_prepare_step(
     ]
     # A declared checksum the file does not have fails the transfer, saying why.
     wrong = submit(api, name="big2.bin", source=source, sha256="ab" * 32).json()
-    failed = transfer_services.transfer_prepare(transfer_id=wrong["id"])
+    failed = transfers.transfer_prepare(transfer_id=wrong["id"])
     assert failed.state == TransferState.FAILED and f"source SHA-256 is {sha}" in failed.error
 
 
@@ -322,7 +322,7 @@ def test_a_replan_serves_the_transfer_queue(env: dict[str, Any], client_with_tok
         "id"
     ]
     assert Transfer.objects.get(pk=tid).state == TransferState.QUEUED, "no contact yet"
-    contact_services.contact_plan_refresh(
+    replan.plan_refresh(
         window_start=EPOCH,
         window_end=EPOCH + timedelta(hours=1),
         freeze_s=0,

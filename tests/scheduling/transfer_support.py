@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ops.fleet.models import GroundStation, Spacecraft
-from scheduling import contact_services, services
 from scheduling.models import Contact
+from scheduling.services import contacts
+from scheduling.services import passes as pass_services
 from tests.scheduling.fleet import geo, under_geo
 
 
@@ -56,7 +57,7 @@ def geo_fleet(
         st.turnaround_s = 0
         st.save()
         sites.append(st)
-    services.pass_predict(
+    pass_services.pass_predict(
         spacecraft=[hub], stations=sites, start=start, end=start + timedelta(hours=hours), now=start
     )
     return hub, sites
@@ -65,7 +66,7 @@ def geo_fleet(
 def book(
     craft: Spacecraft, station: GroundStation, start: datetime, seconds: float, now: datetime
 ) -> Contact:
-    return contact_services.contact_book(
+    return contacts.contact_book(
         spacecraft=craft,
         station=station,
         start=start,

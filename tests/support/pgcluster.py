@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.tcpproxy import _free_port
+from tests.support.tcpproxy import free_port
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -30,7 +30,7 @@ def available() -> bool:
 
 class TempCluster:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="zenith-pg-"))
         self.data = self.root / "data"
         if os.geteuid() == 0:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.tcpproxy import _free_port
+from tests.support.tcpproxy import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class ZenithServer:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.log_path = log_path
@@ -30,7 +30,7 @@ class ZenithServer:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "ops.asgi:application",
+                "zenith.asgi:application",
                 "--host",
                 "127.0.0.1",
                 "--port",

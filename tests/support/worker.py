@@ -20,7 +20,7 @@ def database_url() -> str:
 
 
 class Worker:
-    """``celery -A ops worker`` on ``queue`` with the environment given (plus the test
+    """``celery -A zenith worker`` on ``queue`` with the environment given (plus the test
     database). ``pool`` "threads" runs several contacts at once."""
 
     def __init__(self, queue: str, name: str, env: dict[str, str], pool: str = "threads") -> None:
@@ -37,7 +37,7 @@ class Worker:
                 "-m",
                 "celery",
                 "-A",
-                "ops",
+                "zenith",
                 "worker",
                 f"--pool={pool}",
                 "--concurrency=4",
@@ -59,7 +59,7 @@ class Worker:
 
     def wait_ready(self, timeout_s: float = 90.0) -> None:
         """Block until the worker answers a ping on its queue."""
-        from ops.celery import ping
+        from zenith.celery import ping
 
         result = ping.apply_async(args=["ready"], queue=self.queue)
         deadline = time.monotonic() + timeout_s

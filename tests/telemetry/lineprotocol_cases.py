@@ -3,7 +3,7 @@
 Every valid line is parsed three ways (by the scanner alone, cold, and after the field-set
 schema is learned) and the results must agree, so the fast paths can only ever be faster.
 
-Each test module imports ``_cold_schema_cache`` so that it applies there (it is autouse).
+Each test module imports ``cold_schema_cache`` so that it applies there (it is autouse).
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ NS = 1556813561098000000
 
 
 @pytest.fixture(autouse=True)
-def _cold_schema_cache() -> Iterator[None]:
+def cold_schema_cache() -> Iterator[None]:
     """Learned schemas are process-wide; each test starts from none."""
-    lineprotocol._SCHEMA_CACHE.clear()
+    lineprotocol.SCHEMA_CACHE.clear()
     yield
-    lineprotocol._SCHEMA_CACHE.clear()
+    lineprotocol.SCHEMA_CACHE.clear()
 
 
 def parse_one(line: str, *, precision: lineprotocol.Precision = "ns") -> Point:
     """Parse ``line`` by the scanner, cold, and warm; check they agree; return the point."""
-    scale = lineprotocol._NS_PER_UNIT[precision]
-    by_scanner = lineprotocol._parse_slow(line.strip(" \t\r"), 1, scale)
+    scale = lineprotocol.NS_PER_UNIT[precision]
+    by_scanner = lineprotocol.parse_slow(line.strip(" \t\r"), 1, scale)
     (cold,) = parse(line, precision=precision)
     # Three copies: the first two teach the schema, the third uses it.
     warm = parse("\n".join([line] * 3), precision=precision)

@@ -16,7 +16,7 @@ from telemetry.ingest import Samples
 from telemetry.sinks.influx import InfluxSink
 from tests.factories import make_token
 from tests.support.server import ZenithServer
-from tests.support.tcpproxy import _free_port
+from tests.support.tcpproxy import free_port
 from tests.telemetry.conftest import sample_count
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -76,7 +76,7 @@ def _exercise(sink: InfluxSink) -> None:
 
 
 def test_sink_failure_is_reported_and_never_blocks(nodes: list[Any]) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     sink = InfluxSink(
         url=dead,
         token="x",
@@ -103,7 +103,7 @@ def test_primary_write_unaffected_by_a_dead_mirror(
 ) -> None:
     from telemetry.sinks import influx
 
-    settings.INFLUXDB_URL = f"http://127.0.0.1:{_free_port()}"
+    settings.INFLUXDB_URL = f"http://127.0.0.1:{free_port()}"
     settings.INFLUXDB_TOKEN = "x"
     settings.INFLUXDB_MAX_RETRIES = 0
     settings.INFLUXDB_MAX_RETRY_TIME_MS = 1000

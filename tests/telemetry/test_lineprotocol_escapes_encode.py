@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from telemetry.lineprotocol import Point, encode, parse
-from tests.telemetry.lineprotocol_cases import (  # noqa: F401 (_cold_schema_cache is autouse)
+from tests.telemetry.lineprotocol_cases import (  # noqa: F401 (cold_schema_cache is autouse)
     NS,
-    _cold_schema_cache,
+    cold_schema_cache,
     error_of,
     field_of,
     parse_one,

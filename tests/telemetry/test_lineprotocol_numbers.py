@@ -6,9 +6,9 @@ import pytest
 
 from telemetry import lineprotocol
 from telemetry.lineprotocol import LineProtocolError, parse
-from tests.telemetry.lineprotocol_cases import (  # noqa: F401 (_cold_schema_cache is autouse)
+from tests.telemetry.lineprotocol_cases import (  # noqa: F401 (cold_schema_cache is autouse)
     NS,
-    _cold_schema_cache,
+    cold_schema_cache,
     error_of,
     field_of,
     parse_one,

@@ -6,9 +6,9 @@ import pytest
 
 from telemetry import lineprotocol
 from telemetry.lineprotocol import LineProtocolError, Point, parse
-from tests.telemetry.lineprotocol_cases import (  # noqa: F401 (_cold_schema_cache is autouse)
+from tests.telemetry.lineprotocol_cases import (  # noqa: F401 (cold_schema_cache is autouse)
     NS,
-    _cold_schema_cache,
+    cold_schema_cache,
     error_of,
     parse_one,
 )
@@ -288,7 +288,7 @@ def test_plain_lines_never_reach_the_scanner(monkeypatch: pytest.MonkeyPatch) ->
     def refuse(line: str, number: int, scale: int) -> Point:
         raise AssertionError(f"scanner called for line {number}: {line}")
 
-    monkeypatch.setattr(lineprotocol, "_parse_slow", refuse)
+    monkeypatch.setattr(lineprotocol, "parse_slow", refuse)
     body = "\n".join(
         f"node,node=n{i % 3},site=leo soc={i / 7},temp_c=-{i}.5,count={i}i,ok=true {i}"
         for i in range(10)
@@ -301,7 +301,7 @@ def test_plain_lines_never_reach_the_scanner(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_schema_is_learned_on_the_second_sighting() -> None:
-    cache = lineprotocol._SCHEMA_CACHE
+    cache = lineprotocol.SCHEMA_CACHE
     parse("m a=1,b=2i,c=t 1")
     assert "m" not in cache.by_measurement
     parse("m a=3,b=4i,c=f 2")
@@ -313,12 +313,12 @@ def test_schema_is_learned_on_the_second_sighting() -> None:
 
 
 def test_schema_compiles_are_paid_for_by_lines_parsed_without_one() -> None:
-    cache = lineprotocol._SCHEMA_CACHE
-    burst = lineprotocol._COMPILE_BURST
+    cache = lineprotocol.SCHEMA_CACHE
+    burst = lineprotocol.COMPILE_BURST
     parse("\n".join(f"m{i} k{i}=1\nm{i} k{i}=2" for i in range(burst + 5)))
     assert len(cache.schemas) == burst
     # Enough lines without a schema earn the next compile.
-    parse("\n".join(f"x a{i}=1" for i in range(lineprotocol._COMPILE_COST)))
+    parse("\n".join(f"x a{i}=1" for i in range(lineprotocol.COMPILE_COST)))
     parse("n k=1\nn k=2")
     assert "n" in cache.by_measurement
 

@@ -98,11 +98,12 @@ async def test_rolled_back_write_publishes_nothing() -> None:
 
 
 def test_older_samples_are_not_published_as_latest() -> None:
-    from telemetry.live import Coalescer
+    from telemetry.live import LatestFilter
 
-    coalescer = Coalescer(hz=0.5)
-    coalescer.add({"leo-009": {"gpu_temp_c": ("2026-01-01T00:00:02.000000Z", 2.0)}})
-    coalescer.add({"leo-009": {"gpu_temp_c": ("2026-01-01T00:00:01.000000Z", 1.0)}})  # backfill
-    assert coalescer.newest["leo-009"]["gpu_temp_c"] == "2026-01-01T00:00:02.000000Z"
-    queued = coalescer.pending.get("leo-009", {}).get("gpu_temp_c")
-    assert queued is None or queued[1] == 2.0  # flushed already, or still the newer value
+    latest = LatestFilter()
+    latest.admit({"leo-009": {"gpu_temp_c": ("2026-01-01T00:00:02.000000Z", 2.0)}})
+    backfill = {"leo-009": {"gpu_temp_c": ("2026-01-01T00:00:01.000000Z", 1.0)}}
+    admitted = latest.admit(backfill)
+    assert latest.newest["leo-009"]["gpu_temp_c"] == "2026-01-01T00:00:02.000000Z"
+    queued = admitted.get("leo-009", {}).get("gpu_temp_c")
+    assert queued is None  # the backfill is not published as the latest value

@@ -117,7 +117,7 @@ def test_postgresql_stopped_and_restarted(tmp_path: Path) -> None:
             subprocess.run(
                 [sys.executable, "-c", setup],
                 cwd=root,
-                env={**full_env, "DJANGO_SETTINGS_MODULE": "ops.settings"},
+                env={**full_env, "DJANGO_SETTINGS_MODULE": "zenith.settings"},
                 capture_output=True,
                 text=True,
                 check=True,

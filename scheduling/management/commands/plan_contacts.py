@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from scheduling import contact_services
 from scheduling.exceptions import SchedulingError
+from scheduling.services import contact_plan, replan
 
 
 def _when(text: str) -> datetime:
@@ -36,8 +36,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--start", type=_when, help="ISO 8601 with a zone; default now")
         parser.add_argument("--hours", type=float, default=24.0)
-        parser.add_argument("--freeze", type=float, default=contact_services.DEFAULT_FREEZE_S)
-        parser.add_argument("--budget", type=float, default=contact_services.DEFAULT_BUDGET_S)
+        parser.add_argument("--freeze", type=float, default=contact_plan.DEFAULT_FREEZE_S)
+        parser.add_argument("--budget", type=float, default=contact_plan.DEFAULT_BUDGET_S)
         parser.add_argument("--now", type=_when, help="plan as if it were this time (replays)")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -62,7 +62,7 @@ class Command(BaseCommand):
                 shown[0] = done
 
         try:
-            outcome = contact_services.contact_plan_refresh(
+            outcome = replan.plan_refresh(
                 window_start=start,
                 window_end=start + timedelta(hours=options["hours"]),
                 freeze_s=options["freeze"],

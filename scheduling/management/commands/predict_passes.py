@@ -13,9 +13,10 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from ops.fleet.models import GroundStation, Spacecraft
-from scheduling import services, tasks
+from scheduling import tasks
 from scheduling.exceptions import SchedulingError
 from scheduling.models import JobState
+from scheduling.services import passes as pass_services
 
 
 def _when(text: str) -> datetime:
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         now = options["now"] or timezone.now()
         start = options["start"] or now
         try:
-            job = services.prediction_job_create(
+            job = pass_services.prediction_job_create(
                 spacecraft=crafts,
                 stations=stations,
                 start=start,
@@ -98,7 +99,7 @@ class Command(BaseCommand):
                     bar.update(done - shown[0])
                     shown[0] = done
 
-            services.prediction_chunk_run(chunk_id=chunk.pk, now=now, progress=progress)
+            pass_services.prediction_chunk_run(chunk_id=chunk.pk, now=now, progress=progress)
         bar.close()
         job.refresh_from_db()
         for slug, problem in sorted(job.errors.items()):

@@ -18,8 +18,9 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from ops.fleet.models import Spacecraft
-from scheduling import transfer_services
+from scheduling import storage
 from scheduling.exceptions import SchedulingError
+from scheduling.services import transfers
 
 MB = 1_000_000
 # (spacecraft, workload, [(file, kind, size)], priority, deadline hours)
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        outgoing = transfer_services.outgoing_dir()
+        outgoing = storage.outgoing_dir()
         sim = Path(settings.ZENITH_SIM_DIR)
         now = timezone.now()
         queued = 0
@@ -72,10 +73,10 @@ class Command(BaseCommand):
             for file, kind, size in files:
                 source = f"demo/{slug}/{file}"
                 _write(outgoing / source, size, f"{slug}/{file}")
-                specs.append(transfer_services.TransferSpec(name=file, kind=kind, source=source))
+                specs.append(transfers.TransferSpec(name=file, kind=kind, source=source))
             _write(sim / slug / "outbox" / f"results/{name}.bin", 6 * MB, f"{slug}/{name}/out")
             try:
-                _, created, to_prepare = transfer_services.workload_submit(
+                _, created, to_prepare = transfers.workload_submit(
                     spacecraft=craft,
                     name=name,
                     job={"image": f"zenith/{name}:1", "gpus": craft.gpu_count},
@@ -88,6 +89,6 @@ class Command(BaseCommand):
             except SchedulingError as exc:
                 raise CommandError(f"{name}: {exc.detail} {exc.fields}") from None
             for pk in to_prepare:
-                transfer_services.transfer_prepare(transfer_id=pk)
+                transfers.transfer_prepare(transfer_id=pk)
             queued += int(created)
         self.stdout.write(f"demo transfers: {queued} workload(s) queued")

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scheduling import timescale
+from orbital import timescales
 
 
-def _from_skyfield() -> timescale.EarthOrientation:
+def _from_skyfield() -> timescales.EarthOrientation:
     """Skyfield's builtin ``iers.npz`` is IERS finals2000A repacked as TT and TT-UT1."""
     try:
         from skyfield.data import __file__ as skyfield_data
@@ -31,7 +31,7 @@ def _from_skyfield() -> timescale.EarthOrientation:
     index = np.searchsorted(leap_mjd, mjd, side="right") - 1
     tai_minus_utc = leap_offsets[index]
     ut1_minus_utc = 32.184 + tai_minus_utc - delta_t
-    return timescale.EarthOrientation(
+    return timescales.EarthOrientation(
         mjd_utc=mjd,
         ut1_minus_utc_s=ut1_minus_utc,
         leap_mjd=leap_mjd,
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         source.add_argument("--finals", help="path to an IERS finals2000A.all file")
         source.add_argument("--from-skyfield", action="store_true")
         parser.add_argument(
-            "--output", default=str(timescale.BUNDLED_EOP_PATH), help="where to write the table"
+            "--output", default=str(timescales.BUNDLED_EOP_PATH), help="where to write the table"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
             try:
-                table = timescale.parse_finals2000a(
+                table = timescales.parse_finals2000a(
                     path.read_text(encoding="ascii", errors="replace"), source=str(path.name)
                 )
             except ValueError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from ops.fleet.access import ALL_SCOPES
+from ops.edge.access import ALL_SCOPES
 from ops.fleet.exceptions import FleetError
 from ops.fleet.models import Spacecraft
 from ops.fleet.services import token_issue

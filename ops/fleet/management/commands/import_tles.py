@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from ops.fleet.exceptions import FleetError
 from ops.fleet.services import tle_import_one
-from ops.fleet.tle import iter_tle_file
+from orbital.tle import iter_tle_file
 
 SUFFIXES = {".tle", ".txt", ".3le", ".2le"}
 

@@ -12,10 +12,10 @@ from django.db import transaction
 
 from ops.fleet import services
 from ops.fleet.models import GroundStation, Spacecraft
-from ops.fleet.tle import format_tle
+from orbital.constants import EARTH_RADIUS_KM
+from orbital.tle import format_tle
 
 EARTH_MU_KM3_S2 = 398600.4418
-EARTH_RADIUS_KM = 6378.137
 
 STATIONS = [
     # slug, name, lat, lon, alt_m, min_el, mask, antennas
