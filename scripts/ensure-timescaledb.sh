@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Build and enable TimescaleDB (Apache-only) for the local PostgreSQL cluster.
-# Debian bookworm does not package TimescaleDB; trixie ships its source, which we
-# build against postgresql-server-dev. Every step is skipped when already done.
+# Build and enable TimescaleDB for the local PostgreSQL cluster; every step is skipped when
+# already done. Debian bookworm does not package TimescaleDB. Preferred: the full source
+# release beside the checkout (../shared/vendor/timescaledb-<version>.tar.gz, Apache and
+# Timescale License parts, the version deploy/compose.yaml runs), built with the Timescale
+# License parts so compression and continuous aggregates are there as in production.
+# Fallback: Debian trixie's source package, which is Apache-only (hypertables, time_bucket,
+# drop_chunks). TSDB_SOURCE=/path/to/tarball names the release explicitly;
+# TSDB_LICENSE=apache forces the Apache-only build.
 set -euo pipefail
 
 PG_MAJOR="${PG_MAJOR:-15}"
@@ -27,7 +32,45 @@ start_pg() {
   fi
 }
 
-installed() { [ -f "$("$PG_CONFIG" --pkglibdir)/timescaledb.so" ] 2>/dev/null; }
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+vendor_tarball() {
+  local candidate
+  for candidate in "${TSDB_SOURCE:-}" \
+      "$REPO/../shared/vendor/timescaledb-${TSDB_VERSION}.tar.gz" \
+      "/work/shared/vendor/timescaledb-${TSDB_VERSION}.tar.gz"; do
+    [ -n "$candidate" ] && [ -f "$candidate" ] && { echo "$candidate"; return 0; }
+  done
+  return 1
+}
+
+pkglib() { "$PG_CONFIG" --pkglibdir; }
+installed() { [ -f "$(pkglib)/timescaledb-${TSDB_VERSION}.so" ] 2>/dev/null; }
+# The Timescale License parts live in their own module next to the extension.
+tsl_installed() { [ -f "$(pkglib)/timescaledb-tsl-${TSDB_VERSION}.so" ] 2>/dev/null; }
+
+build_deps() {
+  apt-get -qq update >/dev/null || true  # system lists, for build deps
+  DEBIAN_FRONTEND=noninteractive apt-get -y -qq install \
+    "postgresql-server-dev-${PG_MAJOR}" cmake build-essential libssl-dev libkrb5-dev >/dev/null
+}
+
+stop_pg() { pg_ctlcluster --skip-systemctl-redirect "${PG_MAJOR}" "$(cluster_name)" stop || true; }
+
+build_vendor() {
+  local tarball="$1"
+  log "building TimescaleDB ${TSDB_VERSION} (Apache + Timescale License) from $tarball"
+  command -v cmake >/dev/null && [ -x "$PG_CONFIG" ] && [ -d "$("$PG_CONFIG" --includedir-server)" ] \
+    || build_deps
+  rm -rf "$WORK/vendor-src" && mkdir -p "$WORK/vendor-src"
+  tar -xzf "$tarball" -C "$WORK/vendor-src" --strip-components=1
+  (cd "$WORK/vendor-src" && ./bootstrap -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF -DAPACHE_ONLY=OFF \
+      -DWARNINGS_AS_ERRORS=OFF -DPG_CONFIG="$PG_CONFIG" >/dev/null \
+    && make -C build -j"$(nproc)" >/dev/null)
+  # Install with the server stopped: running backends map the libraries being replaced.
+  stop_pg
+  make -C "$WORK/vendor-src/build" install >/dev/null
+  log "built and installed (Timescale License)"
+}
 
 build() {
   log "building TimescaleDB ${TSDB_VERSION} from Debian trixie source"
@@ -37,9 +80,7 @@ build() {
                   -o "Dir::Etc::sourceparts=$WORK/etc/sources.list.d"
                   -o "Dir::State::Lists=$WORK/lists"
                   -o "APT::Get::List-Cleanup=0")
-  apt-get -qq update >/dev/null || true  # system lists, for build deps
-  DEBIAN_FRONTEND=noninteractive apt-get -y -qq install \
-    "postgresql-server-dev-${PG_MAJOR}" cmake build-essential libssl-dev libkrb5-dev >/dev/null
+  build_deps
   apt-get "${apt_opts[@]}" -qq update
   (cd "$WORK/src" && apt-get "${apt_opts[@]}" source --download-only "timescaledb=${TSDB_VERSION}*" \
      || apt-get "${apt_opts[@]}" source --download-only timescaledb)
@@ -73,11 +114,18 @@ enable() {
 }
 
 start_pg
-installed || build
+if [ "${TSDB_LICENSE:-timescale}" != "apache" ] && tarball="$(vendor_tarball)"; then
+  # Full build wanted and possible: (re)build when the installed one lacks the TSL module.
+  installed && tsl_installed || build_vendor "$tarball"
+else
+  installed || build
+fi
 enable
 start_pg
 preload="$(psql "${PGHOST_ARGS[@]}" -c 'show shared_preload_libraries')"
 case "$preload" in
-  *timescaledb*) log "ready ($(psql "${PGHOST_ARGS[@]}" -c "select default_version from pg_available_extensions where name='timescaledb'"))";;
+  *timescaledb*)
+    license="apache only"; tsl_installed && license="Apache + Timescale License"
+    log "ready ($(psql "${PGHOST_ARGS[@]}" -c "select default_version from pg_available_extensions where name='timescaledb'"), license: ${license})";;
   *) log "timescaledb is not preloaded: $preload"; exit 1;;
 esac

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from telemetry import live, registry
+from telemetry import live, observers, registry
 from telemetry.exceptions import InvalidTelemetry, NodeNotAllowed, UnknownMetric, UnknownNode
 from telemetry.ingest import Samples, Window, check_window
 from telemetry.models import RollupState
@@ -38,7 +38,9 @@ def ingest_window(*, now: datetime) -> Window:
     )
 
 
-def _resolve(samples: Samples, *, allowed_node_ids: frozenset[int] | None) -> Batch:
+def _resolve(
+    samples: Samples, *, allowed_node_ids: frozenset[int] | None
+) -> tuple[Batch, dict[str, int], dict[str, int]]:
     node_map = registry.node_ids(samples.nodes)
     if allowed_node_ids is not None:
         # Checked before existence, so a restricted token cannot probe for other slugs.
@@ -89,7 +91,7 @@ def _resolve(samples: Samples, *, allowed_node_ids: frozenset[int] | None) -> Ba
         node_ids.extend([node_id] * count)
         metric_ids.extend(map(metric_id, metrics))
         values.extend(metrics.values())
-    return batch
+    return batch, node_map, metric_map
 
 
 def telemetry_ingest(
@@ -100,17 +102,28 @@ def telemetry_ingest(
 ) -> IngestResult:
     """Validate against the registry and the time window, then write all or nothing.
 
-    After the commit the newest values go to the live channel groups (and the InfluxDB
-    mirror when configured); a rolled-back batch publishes nothing.
+    Inside the transaction, after the write, the ingest observers (``observers``: alert
+    rules) see the rows it stored. After the commit the newest values go to the live
+    channel groups (and the InfluxDB mirror when configured); a rolled-back batch
+    publishes nothing.
     """
     check_window(samples, ingest_window(now=now or timezone.now()))
     for attempt in range(_TRANSIENT_RETRIES + 1):
         try:
             with transaction.atomic():
-                batch = _resolve(samples, allowed_node_ids=allowed_node_ids)
+                batch, node_map, metric_map = _resolve(samples, allowed_node_ids=allowed_node_ids)
                 if len(batch) == 0:
                     raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
                 result = get_store().write(batch)
+                if result.written and observers.ingest_observers():
+                    observers.notify(
+                        observers.Ingested(
+                            batch=result.new_rows(batch),
+                            node_slugs={pk: slug for slug, pk in node_map.items()},
+                            metric_names={pk: name for name, pk in metric_map.items()},
+                            received_at=now or timezone.now(),
+                        )
+                    )
                 transaction.on_commit(lambda: live.publish_samples(samples))
                 mirror_after_commit(samples)
             break

@@ -27,8 +27,15 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
+    """``fresh``: the rows this write stored, when some were already there (a replay or an
+    overlap); ``None`` when every row of the batch was new."""
+
     written: int
     duplicates: int
+    fresh: Batch | None = None
+
+    def new_rows(self, batch: Batch) -> Batch:
+        return batch if self.fresh is None else self.fresh
 
 
 @dataclass(frozen=True, slots=True)

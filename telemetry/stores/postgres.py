@@ -65,6 +65,7 @@ class PostgresStore:
         if not batch.values:
             return WriteResult(0, 0)
         total = len(batch.values)
+        fresh: Batch | None = None
         with connection.cursor() as wrapper:
             cursor: psycopg.Cursor[Any] = wrapper.cursor
             if not self.synchronous_commit:
@@ -83,9 +84,16 @@ class PostgresStore:
                 cursor.execute(
                     f"INSERT INTO {RAW_TABLE} (time, node_id, metric_id, value) "
                     "SELECT time, node_id, metric_id, value FROM telemetry_stage "
-                    "ON CONFLICT DO NOTHING"
+                    "ON CONFLICT DO NOTHING RETURNING time, node_id, metric_id, value"
                 )
-                written = max(cursor.rowcount, 0)
+                # Which rows were new: what observers (alert rules) may evaluate.
+                fresh = Batch()
+                for ts, node_id, metric_id, value in cursor.fetchall():
+                    fresh.times.append(ts)
+                    fresh.node_ids.append(node_id)
+                    fresh.metric_ids.append(metric_id)
+                    fresh.values.append(value)
+                written = len(fresh.values)
             if written and batch.touched:
                 # Sorted, so concurrent batches lock the same keys in the same order and
                 # cannot deadlock on each other here.
@@ -98,7 +106,7 @@ class PostgresStore:
                     "ON CONFLICT (node_id, bucket) DO UPDATE SET bucket = EXCLUDED.bucket",
                     [list(nodes), list(minutes)],
                 )
-        return WriteResult(written, total - written)
+        return WriteResult(written, total - written, fresh)
 
     # --- reads -----------------------------------------------------------------------
 

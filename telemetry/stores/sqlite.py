@@ -39,19 +39,39 @@ class SqliteStore:
             )
         ]
         with transaction.atomic(), connection.cursor() as cursor:
-            before = self._changes(cursor)
+            existing = self._existing(cursor, rows)
+            new = [row for row in rows if (row[0], row[1], row[2]) not in existing]
             cursor.executemany(
                 f"INSERT OR IGNORE INTO {RAW_TABLE} (time_us, node_id, metric_id, value) "
                 "VALUES (%s, %s, %s, %s)",
-                rows,
+                new,
             )
-            written = self._changes(cursor) - before
-        return WriteResult(written, len(rows) - written)
+        fresh: Batch | None = None
+        if len(new) < len(rows):
+            fresh = Batch()
+            for time_us, node_id, metric_id, value in new:
+                fresh.times.append(_dt(time_us))
+                fresh.node_ids.append(node_id)
+                fresh.metric_ids.append(metric_id)
+                fresh.values.append(value)
+        return WriteResult(len(new), len(rows) - len(new), fresh)
 
     @staticmethod
-    def _changes(cursor: Any) -> int:
-        cursor.execute("SELECT total_changes()")
-        return int(cursor.fetchone()[0])
+    def _existing(
+        cursor: Any, rows: list[tuple[int, int, int, float]]
+    ) -> set[tuple[int, int, int]]:
+        """Keys of the batch already stored (one range query; SQLite serialises writers,
+        so nothing appears between this read and the insert)."""
+        low = min(row[0] for row in rows)
+        high = max(row[0] for row in rows)
+        nodes = sorted({row[1] for row in rows})
+        marks = ", ".join(["%s"] * len(nodes))
+        cursor.execute(
+            f"SELECT time_us, node_id, metric_id FROM {RAW_TABLE} "
+            f"WHERE node_id IN ({marks}) AND time_us >= %s AND time_us <= %s",
+            [*nodes, low, high],
+        )
+        return {(t, n, m) for t, n, m in cursor.fetchall()}
 
     def raw(
         self, *, node_id: int, metric_id: int, start: datetime, end: datetime, limit: int
