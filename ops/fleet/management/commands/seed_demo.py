@@ -12,10 +12,8 @@ from django.db import transaction
 
 from ops.fleet import services
 from ops.fleet.models import GroundStation, Spacecraft
-from orbital.constants import EARTH_RADIUS_KM
+from orbital.constants import EARTH_RADIUS_KM, MU_EARTH_KM3_S2, SECONDS_PER_DAY
 from orbital.tle import format_tle
-
-EARTH_MU_KM3_S2 = 398600.4418
 
 STATIONS = [
     # slug, name, lat, lon, alt_m, min_el, mask, antennas
@@ -41,7 +39,7 @@ def _mean_motion(altitude_km: float) -> float:
     import math
 
     a = EARTH_RADIUS_KM + altitude_km
-    return 86400.0 / (2 * math.pi * math.sqrt(a**3 / EARTH_MU_KM3_S2))
+    return SECONDS_PER_DAY / (2 * math.pi * math.sqrt(a**3 / MU_EARTH_KM3_S2))
 
 
 class Command(BaseCommand):
