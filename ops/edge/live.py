@@ -60,7 +60,9 @@ class Publisher:
         self.interval = 1.0 / hz
         self.max_pending = max_pending
         self.lock = threading.Lock()
-        self.pending: OrderedDict[tuple[str, Hashable], Payload] = OrderedDict()
+        # A slot is (group, keyed, key): unkeyed events get a sequence number in their own
+        # namespace, so no caller's key (a tuple, say) can replace one.
+        self.pending: OrderedDict[tuple[str, bool, Hashable], Payload] = OrderedDict()
         self.sequence = itertools.count()
         self.wake = threading.Event()
         self.idle = threading.Event()
@@ -71,9 +73,8 @@ class Publisher:
         self, group: str, payload: Payload, *, key: Hashable = None, merge: Merge | None = None
     ) -> None:
         with self.lock:
-            slot: tuple[str, Hashable] = (
-                group,
-                key if key is not None else ("#", next(self.sequence)),
+            slot: tuple[str, bool, Hashable] = (
+                (group, True, key) if key is not None else (group, False, next(self.sequence))
             )
             earlier = self.pending.pop(slot, None)
             if earlier is not None and merge is not None:
@@ -109,11 +110,11 @@ class Publisher:
                     self.idle.set()
             time.sleep(self.interval)
 
-    async def _send(self, batch: list[tuple[tuple[str, Hashable], Payload]]) -> None:
+    async def _send(self, batch: list[tuple[tuple[str, bool, Hashable], Payload]]) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        for (group, _key), payload in batch:
+        for (group, _keyed, _key), payload in batch:
             await layer.group_send(group, {"type": EVENT_TYPE, "payload": payload})
             PUBLISHED.labels(_kind(group)).inc()
 
