@@ -39,6 +39,28 @@ def _empty_series_after_transactional_tests(request: pytest.FixtureRequest) -> I
 
 
 @pytest.fixture
+def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """What a test registers in ``zenith.registry`` (and the beat schedule) is gone after it.
+
+    Apps never unregister, so the registry has no removal API; rather than add one only for
+    tests, each table is swapped for a copy that monkeypatch puts back afterwards."""
+    from zenith import registry
+    from zenith.celery import app
+
+    tables = registry._registry
+    for name in ("health", "periodic", "live", "sections"):
+        monkeypatch.setattr(tables, name, dict(getattr(tables, name)))
+    monkeypatch.setattr(tables, "websocket", list(tables.websocket))
+    # Celery reads CELERY_BEAT_SCHEDULE before any override set on app.conf: restore the
+    # dict itself.
+    schedule = app.conf.beat_schedule
+    before = dict(schedule)
+    yield
+    schedule.clear()
+    schedule.update(before)
+
+
+@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 
