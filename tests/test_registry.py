@@ -188,3 +188,23 @@ def test_live_topic_accepts_slugs(key: str) -> None:
 )
 def test_live_topic_refuses_keys_that_are_not_slugs(key: object) -> None:
     assert not LiveTopic("test.things", keyed_by="thing").accepts(key)
+
+
+@pytest.mark.usefixtures("scratch_registry")
+def test_an_app_cannot_replace_the_wirings_own_checks() -> None:
+    for name in ("database", "channel_layer", "broker"):
+        with pytest.raises(ValueError, match="wiring's own"):
+            registry.health_check(name, _failing, required=False)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("scratch_registry")
+def test_a_when_that_raises_reports_its_check_instead_of_failing_the_probe(
+    client: Client, probe: Callable[..., tuple[int, dict[str, Any]]]
+) -> None:
+    def broken_when() -> bool:
+        raise RuntimeError("settings unreadable")
+
+    registry.health_check("test.broken_when", _failing, when=broken_when)
+    status, checks = probe(client)
+    assert status == 503 and checks["test.broken_when"] == {"ok": False, "required": True}

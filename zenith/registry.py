@@ -80,6 +80,10 @@ class _Registry:
 _registry = _Registry()
 
 
+# The wiring's own checks (zenith.health): an app cannot replace or soften them.
+BUILTIN_CHECKS = frozenset({"database", "channel_layer", "broker"})
+
+
 def health_check(
     name: str,
     check: HealthCheck,
@@ -87,12 +91,23 @@ def health_check(
     required: bool = True,
     when: Callable[[], bool] | None = None,
 ) -> None:
+    if name in BUILTIN_CHECKS:
+        raise ValueError(f"health check {name!r} is the wiring's own; choose another name")
     _registry.health[name] = HealthEntry(name, check, required, when)
 
 
 def health_checks() -> list[HealthEntry]:
-    """The checks that apply now (``when`` is read on every probe: settings may change)."""
-    return [e for e in _registry.health.values() if e.when is None or e.when()]
+    """The checks that apply now (``when`` is read on every probe: settings may change).
+    A ``when`` that raises keeps its check in, so the probe reports the failure."""
+    entries = []
+    for entry in _registry.health.values():
+        try:
+            applies = entry.when is None or entry.when()
+        except Exception:
+            applies = True
+        if applies:
+            entries.append(entry)
+    return entries
 
 
 def periodic(name: str, *, task: str, every_s: float) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -78,7 +79,11 @@ class Publisher:
             )
             earlier = self.pending.pop(slot, None)
             if earlier is not None and merge is not None:
-                payload = merge(earlier, payload)
+                try:
+                    payload = merge(earlier, payload)
+                except Exception:  # a broken merge must not lose the newer event
+                    PUBLISH_ERRORS.inc()
+                    log.exception("live merge for %s failed; the newer event stands", group)
             self.pending[slot] = payload
             while len(self.pending) > self.max_pending:
                 self.pending.popitem(last=False)
@@ -125,6 +130,17 @@ class Publisher:
 
 _publisher: Publisher | None = None
 _publisher_lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    # A forked child (Celery prefork) must not inherit the parent's queue, lock or (dead)
+    # thread: it starts its own publisher on first use.
+    global _publisher, _publisher_lock
+    _publisher = None
+    _publisher_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def publisher() -> Publisher:

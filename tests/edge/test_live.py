@@ -249,3 +249,37 @@ async def test_first_event_after_a_quiet_spell_is_prompt_a_burst_coalesced(liste
     assert await channel.receive() == {"n": 11}
     assert time.monotonic() - burst >= 0.3  # waited for the tick, then went as one
     assert await channel.nothing(0.3)
+
+
+async def test_a_failing_merge_keeps_the_newer_event(listen: Listen) -> None:
+    group = _group()
+    channel = await listen(group)
+    publisher = await _sleeping_publisher()
+
+    def broken(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        raise KeyError("merge bug")
+
+    publisher.add(group, {"v": 1}, key="k", merge=broken)
+    publisher.add(group, {"v": 2}, key="k", merge=broken)
+    assert await channel.receive() == {"v": 2}
+    assert await channel.nothing(0.2)
+
+
+def test_a_forked_child_starts_its_own_publisher() -> None:
+    import os
+
+    from ops.edge import live
+
+    parent = live.publisher()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether it got a fresh publisher, then leave at once
+        fresh = live.publisher() is not parent and not live.publisher().pending
+        os.write(write, b"1" if fresh else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
+    assert live.publisher() is parent
