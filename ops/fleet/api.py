@@ -9,13 +9,12 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ops.edge.access import ALL_SCOPES, actor_name, request_spacecraft_ids
+from ops.edge.fields import path_id
 from ops.fleet import selectors, services
-from ops.fleet.exceptions import NotFound
 from ops.fleet.models import (
     ApiToken,
     GroundStation,
@@ -284,12 +283,15 @@ class SpacecraftViewSet(
     action_scopes = {"orbit_sets": READ, "add_orbit_set": frozenset({"schedule", "admin"})}
 
     def get_queryset(self) -> QuerySet[Spacecraft]:
-        return selectors.spacecraft_list(allowed_ids=request_spacecraft_ids(self.request))
+        return selectors.spacecraft_list(
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request)
+        )
 
     def perform_create(self, serializer: Any) -> None:
-        if request_spacecraft_ids(self.request) is not None:
-            raise PermissionDenied("a token restricted to some spacecraft cannot add spacecraft")
-        serializer.instance = services.spacecraft_create(**serializer.validated_data)
+        serializer.instance = services.spacecraft_create(
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request),
+            **serializer.validated_data,
+        )
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.spacecraft_update(
@@ -329,7 +331,7 @@ class OrbitSetViewSet(viewsets.ReadOnlyModelViewSet[OrbitSet]):
     read_scopes = READ
 
     def get_queryset(self) -> QuerySet[OrbitSet]:
-        return selectors.orbit_set_list(allowed_ids=request_spacecraft_ids(self.request))
+        return selectors.orbit_set_list(allowed_spacecraft_ids=request_spacecraft_ids(self.request))
 
 
 class GroundStationViewSet(
@@ -422,8 +424,6 @@ class ApiTokenViewSet(
         data = ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if request_spacecraft_ids(request) is not None:
-            raise PermissionDenied("a token restricted to some spacecraft cannot issue tokens")
         issued = services.token_issue(
             account_name=values["account"],
             name=values["name"],
@@ -431,6 +431,7 @@ class ApiTokenViewSet(
             spacecraft=values["spacecraft"],
             expires_at=values["expires_at"],
             created_by=actor_name(request),
+            allowed_spacecraft_ids=request_spacecraft_ids(request),
         )
         return Response(
             {"token": issued.secret, "detail": ApiTokenSerializer(issued.token).data},
@@ -440,9 +441,5 @@ class ApiTokenViewSet(
     @extend_schema(request=None, responses=ApiTokenSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
-        try:
-            token_id = int(pk or "")
-        except ValueError:
-            raise NotFound(f"token {pk} does not exist") from None
-        token = services.token_revoke(token_id=token_id, revoked_by=actor_name(request))
+        token = services.token_revoke(token_id=path_id(self.kwargs), revoked_by=actor_name(request))
         return Response(ApiTokenSerializer(token).data)

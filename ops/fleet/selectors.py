@@ -11,15 +11,17 @@ from ops.fleet.models import ApiToken, GroundStation, OrbitSet, Spacecraft
 from ops.fleet.tokens import hash_token
 
 
-def spacecraft_list(*, allowed_ids: frozenset[int] | None = None) -> QuerySet[Spacecraft]:
+def spacecraft_list(
+    *, allowed_spacecraft_ids: frozenset[int] | None = None
+) -> QuerySet[Spacecraft]:
     """Spacecraft, each annotated with the epoch of its current orbit set."""
     newest = OrbitSet.objects.filter(spacecraft=OuterRef("pk")).order_by("-epoch", "-id")
     qs = Spacecraft.objects.annotate(
         current_orbit_epoch=Subquery(newest.values("epoch")[:1]),
         current_orbit_set_id=Subquery(newest.values("id")[:1]),
     )
-    if allowed_ids is not None:
-        qs = qs.filter(pk__in=allowed_ids)
+    if allowed_spacecraft_ids is not None:
+        qs = qs.filter(pk__in=allowed_spacecraft_ids)
     return qs
 
 
@@ -28,10 +30,10 @@ def orbit_set_current(*, spacecraft: Spacecraft) -> OrbitSet | None:
     return OrbitSet.objects.filter(spacecraft=spacecraft).order_by("-epoch", "-id").first()
 
 
-def orbit_set_list(*, allowed_ids: frozenset[int] | None = None) -> QuerySet[OrbitSet]:
+def orbit_set_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[OrbitSet]:
     qs = OrbitSet.objects.select_related("spacecraft")
-    if allowed_ids is not None:
-        qs = qs.filter(spacecraft_id__in=allowed_ids)
+    if allowed_spacecraft_ids is not None:
+        qs = qs.filter(spacecraft_id__in=allowed_spacecraft_ids)
     return qs
 
 
