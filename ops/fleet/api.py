@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from ops.edge.access import ALL_SCOPES, actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id
 from ops.fleet import selectors, services
+from ops.fleet.fields import SpacecraftField, SpacecraftListField
 from ops.fleet.models import (
     ApiToken,
     GroundStation,
@@ -50,9 +51,7 @@ class SpacecraftSerializer(serializers.ModelSerializer[Spacecraft]):
 
 
 class OrbitSetSerializer(serializers.ModelSerializer[OrbitSet]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
 
     class Meta:
         model = OrbitSet
@@ -164,9 +163,7 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     account: serializers.SlugRelatedField[ServiceAccount] = serializers.SlugRelatedField(
         slug_field="name", read_only=True
     )
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", many=True, read_only=True
-    )
+    spacecraft = SpacecraftField(many=True, read_only=True)
 
     class Meta:
         model = ApiToken
@@ -194,15 +191,8 @@ class ApiTokenCreateSerializer(serializers.Serializer[Any]):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), allow_empty=False
     )
-    spacecraft = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    spacecraft = SpacecraftListField(required=False, default=list)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-    def validate_spacecraft(self, value: list[str]) -> list[Spacecraft]:
-        found = {c.slug: c for c in Spacecraft.objects.filter(slug__in=value)}
-        missing = [slug for slug in value if slug not in found]
-        if missing:
-            raise serializers.ValidationError(f"unknown spacecraft: {', '.join(missing)}")
-        return [found[slug] for slug in value]
 
 
 # --- filters -----------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import TypeVar
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from ops.fleet.models import ApiToken, GroundStation, OrbitSet, Spacecraft
 from ops.fleet.tokens import hash_token
+
+_Named = TypeVar("_Named", Spacecraft, GroundStation)
 
 
 def spacecraft_list(
@@ -23,6 +27,27 @@ def spacecraft_list(
     if allowed_spacecraft_ids is not None:
         qs = qs.filter(pk__in=allowed_spacecraft_ids)
     return qs
+
+
+def spacecraft_with_orbit_sets() -> QuerySet[Spacecraft]:
+    """Active spacecraft with at least one orbit set: what a prediction covers by default."""
+    return Spacecraft.objects.filter(active=True, orbit_sets__isnull=False).distinct()
+
+
+def _by_slugs(rows: QuerySet[_Named], slugs: Iterable[str]) -> tuple[list[_Named], list[str]]:
+    wanted = list(slugs)
+    found = {row.slug: row for row in rows.filter(slug__in=wanted)}
+    return [found[s] for s in wanted if s in found], [s for s in wanted if s not in found]
+
+
+def spacecraft_by_slugs(*, slugs: Iterable[str]) -> tuple[list[Spacecraft], list[str]]:
+    """The spacecraft ``slugs`` name, in the order given, and the slugs that name none."""
+    return _by_slugs(Spacecraft.objects.all(), slugs)
+
+
+def stations_by_slugs(*, slugs: Iterable[str]) -> tuple[list[GroundStation], list[str]]:
+    """The ground stations ``slugs`` name, in the order given, and the slugs that name none."""
+    return _by_slugs(GroundStation.objects.all(), slugs)
 
 
 def orbit_set_current(*, spacecraft: Spacecraft) -> OrbitSet | None:

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id, state_pattern
-from ops.fleet.models import Spacecraft
+from ops.fleet.fields import SpacecraftField
 from scheduling import tasks
 from scheduling.models import (
     Transfer,
@@ -74,9 +74,7 @@ class TransferEventSerializer(serializers.ModelSerializer[TransferEvent]):
 
 
 class TransferSerializer(serializers.ModelSerializer[Transfer]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
     state = TransferStateField(read_only=True)
     progress = serializers.FloatField(read_only=True, help_text="bytes acknowledged / size")
     content_url = serializers.SerializerMethodField()
@@ -172,9 +170,7 @@ def spec_of(v: dict[str, Any]) -> transfers.TransferSpec:
 
 
 class TransferSubmitSerializer(FileSpecSerializer):
-    spacecraft = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Spacecraft.objects.all(), help_text="slug"
-    )
+    spacecraft = SpacecraftField()
     direction = serializers.ChoiceField(choices=TransferDirection.choices)
     client_ref = serializers.CharField(
         required=False,

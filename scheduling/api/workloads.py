@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id, state_pattern
-from ops.fleet.models import Spacecraft
+from ops.fleet.fields import SpacecraftField
 from scheduling.api.transfers import (
     ACT,
     READ,
@@ -53,9 +53,7 @@ class WorkloadEventSerializer(serializers.ModelSerializer[WorkloadEvent]):
 
 
 class WorkloadSerializer(serializers.ModelSerializer[Workload]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
     state = WorkloadStateField(read_only=True)
     upload_progress = serializers.SerializerMethodField()
     downlink_progress = serializers.SerializerMethodField()
@@ -121,9 +119,7 @@ class WorkloadDetailSerializer(WorkloadSerializer):
 
 
 class WorkloadSubmitSerializer(serializers.Serializer[Any]):
-    spacecraft = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Spacecraft.objects.all(), help_text="slug"
-    )
+    spacecraft = SpacecraftField()
     name = serializers.CharField(max_length=128)
     job = serializers.JSONField(
         required=False, default=dict, help_text="the job spec, as the node takes it"
