@@ -126,10 +126,6 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer[MaintenanceWindow]
         read_only_fields = ["id", "created_by", "created_at"]
 
 
-class HorizonPointField(serializers.ListField):
-    child = serializers.FloatField()
-
-
 class GroundStationSerializer(serializers.ModelSerializer[GroundStation]):
     horizon_mask = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TypeVar
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -50,11 +49,6 @@ def stations_by_slugs(*, slugs: Iterable[str]) -> tuple[list[GroundStation], lis
     return _by_slugs(GroundStation.objects.all(), slugs)
 
 
-def orbit_set_current(*, spacecraft: Spacecraft) -> OrbitSet | None:
-    """The newest orbit set by epoch; among equal epochs, the last loaded."""
-    return OrbitSet.objects.filter(spacecraft=spacecraft).order_by("-epoch", "-id").first()
-
-
 def orbit_set_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[OrbitSet]:
     qs = OrbitSet.objects.select_related("spacecraft")
     if allowed_spacecraft_ids is not None:
@@ -64,10 +58,6 @@ def orbit_set_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> Q
 
 def station_list() -> QuerySet[GroundStation]:
     return GroundStation.objects.prefetch_related("maintenance_windows")
-
-
-def station_in_maintenance(*, station: GroundStation, at: datetime) -> bool:
-    return station.maintenance_windows.filter(starts_at__lte=at, ends_at__gt=at).exists()
 
 
 def token_for_secret(*, secret: str) -> ApiToken | None:

@@ -120,15 +120,3 @@ def refresh_in_progress(*, now: datetime) -> bool:
         state__in=[JobState.QUEUED, JobState.RUNNING],
         created_at__gte=now - timedelta(minutes=30),
     ).exists()
-
-
-def passes_in_progress(
-    *, spacecraft_ids: Iterable[int], station_ids: Iterable[int], at: datetime
-) -> QuerySet[Pass]:
-    """Passes already started at ``at`` and not over: never rewritten."""
-    return Pass.objects.filter(
-        spacecraft_id__in=list(spacecraft_ids),
-        station_id__in=list(station_ids),
-        aos__lte=at,
-        los__gt=at,
-    )
