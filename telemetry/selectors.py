@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import QuerySet
 
+from ops.edge.access import only_allowed
 from ops.fleet.models import Spacecraft
 from telemetry.exceptions import InvalidTelemetry, UnknownMetric
 from telemetry.models import Metric, MetricKind
@@ -114,8 +115,7 @@ def latest_for_metric(
     *, metric: Metric, allowed_spacecraft_ids: frozenset[int] | None = None
 ) -> list[tuple[Spacecraft, LatestValue | None]]:
     nodes: QuerySet[Spacecraft] = Spacecraft.objects.filter(active=True).order_by("slug")
-    if allowed_spacecraft_ids is not None:
-        nodes = nodes.filter(pk__in=allowed_spacecraft_ids)
+    nodes = only_allowed(nodes, allowed_spacecraft_ids=allowed_spacecraft_ids, field="pk")
     node_list = list(nodes)
     values = {
         v.node_id: v
@@ -170,8 +170,7 @@ def node_get(*, slug: str, allowed_spacecraft_ids: frozenset[int] | None = None)
     readable). A spacecraft outside the caller's restriction is as unknown as one that does
     not exist (400, field ``node``), so a restricted token cannot probe for other slugs."""
     nodes = Spacecraft.objects.filter(slug=slug)
-    if allowed_spacecraft_ids is not None:
-        nodes = nodes.filter(pk__in=allowed_spacecraft_ids)
+    nodes = only_allowed(nodes, allowed_spacecraft_ids=allowed_spacecraft_ids, field="pk")
     node = nodes.first()
     if node is None:
         raise InvalidTelemetry(

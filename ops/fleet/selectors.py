@@ -8,6 +8,7 @@ from typing import TypeVar
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from ops.edge.access import only_allowed
 from ops.fleet.models import ApiToken, GroundStation, OrbitSet, Spacecraft
 from ops.fleet.tokens import hash_token
 
@@ -23,9 +24,7 @@ def spacecraft_list(
         current_orbit_epoch=Subquery(newest.values("epoch")[:1]),
         current_orbit_set_id=Subquery(newest.values("id")[:1]),
     )
-    if allowed_spacecraft_ids is not None:
-        qs = qs.filter(pk__in=allowed_spacecraft_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids, field="pk")
 
 
 def spacecraft_with_orbit_sets() -> QuerySet[Spacecraft]:
@@ -51,9 +50,7 @@ def stations_by_slugs(*, slugs: Iterable[str]) -> tuple[list[GroundStation], lis
 
 def orbit_set_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[OrbitSet]:
     qs = OrbitSet.objects.select_related("spacecraft")
-    if allowed_spacecraft_ids is not None:
-        qs = qs.filter(spacecraft_id__in=allowed_spacecraft_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids)
 
 
 def station_list() -> QuerySet[GroundStation]:

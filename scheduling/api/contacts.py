@@ -179,7 +179,7 @@ class ContactViewSet(
     }
 
     def get_queryset(self) -> QuerySet[Contact]:
-        return contact_selectors.contact_plan(
+        return contact_selectors.contact_list(
             allowed_spacecraft_ids=request_spacecraft_ids(self.request)
         )
 

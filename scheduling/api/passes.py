@@ -154,6 +154,12 @@ class PassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> QuerySet[Pass]:
         return pass_selectors.pass_list(allowed_spacecraft_ids=request_spacecraft_ids(self.request))
 
+    def get_object(self) -> Pass:
+        return pass_selectors.pass_get(
+            pass_id=path_id(self.kwargs),
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request),
+        )
+
     @extend_schema(
         parameters=[
             OpenApiParameter("step_s", OpenApiTypes.FLOAT, description="cadence, seconds"),
