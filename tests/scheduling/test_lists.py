@@ -1,6 +1,7 @@
 """List endpoints after "filtering in one place": the selectors narrow to the caller's
 spacecraft (``ops.edge.access.only_allowed``) and find one row or answer 404
-(``scheduling.selectors.get_one``); the query parameters are the FilterSets' alone.
+(``scheduling.selectors.get_one``); the query parameters are the FilterSets' alone. And
+the actions transfers and workloads share (``scheduling.api.transfers.ControlViewSet``).
 """
 
 from __future__ import annotations
@@ -113,3 +114,25 @@ def test_one_row_outside_the_restriction_is_not_found(planned: dict[str, Any]) -
     with pytest.raises(NotFound, match=r"^contact -1 does not exist$"):
         contact_selectors.contact_get(contact_id=-1)
     assert list(contact_selectors.contact_list(allowed_spacecraft_ids=frozenset())) == []
+
+
+@pytest.mark.parametrize("kind", ["transfers", "workloads"])
+def test_shared_actions_check_the_body_first_and_keep_an_absent_deadline(
+    planned: dict[str, Any], client_with_token: Client, kind: str
+) -> None:
+    api = client_with_token("schedule")
+    row = planned["down"] if kind == "transfers" else planned["workload"]
+    url = f"/api/v1/{kind}/{row.pk}"
+    # A bad body is refused before the id is looked up, even an unknown one.
+    too_long = {"reason": "x" * 2001}
+    assert api.post(f"/api/v1/{kind}/424242/pause", too_long, format="json").status_code == 400
+    assert api.post(f"/api/v1/{kind}/424242/pause", {}, format="json").status_code == 404
+    deadline = (EPOCH + timedelta(hours=3)).isoformat().replace("+00:00", "Z")
+    set_ = api.post(f"{url}/reprioritise", {"deadline": deadline}, format="json")
+    assert set_.status_code == 200 and set_.json()["deadline"] == deadline
+    kept = api.post(f"{url}/reprioritise", {"priority": 9}, format="json").json()
+    assert (kept["priority"], kept["deadline"]) == (9, deadline)
+    cleared = api.post(f"{url}/reprioritise", {"deadline": None}, format="json").json()
+    assert cleared["deadline"] is None
+    paused = api.post(f"{url}/pause", {"reason": "hold"}, format="json")
+    assert paused.status_code == 200, paused.json()
