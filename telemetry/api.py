@@ -18,9 +18,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ops.edge.access import request_spacecraft_ids
-from ops.fleet.models import Spacecraft
 from telemetry import ingest, selectors, services
-from telemetry.exceptions import BodyTooLarge, InvalidTelemetry, UnknownMetric
+from telemetry.exceptions import BodyTooLarge, InvalidTelemetry
 from telemetry.models import Metric
 
 INGEST = frozenset({"ingest", "admin"})
@@ -105,7 +104,7 @@ class TelemetryIngestView(APIView):
         body = read_body(request._request)
         samples = ingest.parse_json(body, max_points=settings.TELEMETRY_MAX_POINTS)
         result = services.telemetry_ingest(
-            samples=samples, allowed_node_ids=request_spacecraft_ids(request)
+            samples=samples, allowed_spacecraft_ids=request_spacecraft_ids(request)
         )
         return Response(_result(result))
 
@@ -143,7 +142,7 @@ class LineProtocolWriteView(APIView):
             body, precision=precision, now=timezone.now(), max_points=settings.TELEMETRY_MAX_POINTS
         )
         result = services.telemetry_ingest(
-            samples=samples, allowed_node_ids=request_spacecraft_ids(request)
+            samples=samples, allowed_spacecraft_ids=request_spacecraft_ids(request)
         )
         # InfluxDB answers 204; the counts ride in headers for clients that want them.
         response = Response(status=status.HTTP_204_NO_CONTENT)
@@ -173,21 +172,11 @@ class SeriesQuery(serializers.Serializer[Any]):
         return attrs
 
 
-def _node(request: Request, slug: str) -> Spacecraft:
-    node = Spacecraft.objects.filter(slug=slug).first()
-    allowed = request_spacecraft_ids(request)
-    if node is None or (allowed is not None and node.pk not in allowed):
-        raise InvalidTelemetry(
-            f"unknown spacecraft {slug!r}", fields={"node": "unknown spacecraft"}
-        )
-    return node
-
-
-def _metric(name: str) -> Metric:
-    metric = Metric.objects.filter(name=name).first()
-    if metric is None:
-        raise UnknownMetric(f"unknown metric {name!r}", fields={"metric": "unknown metric"})
-    return metric
+def _required(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise InvalidTelemetry(f"{name} is required", fields={name: "is required"})
+    return value
 
 
 def _iso(ts: Any) -> str:
@@ -202,7 +191,10 @@ class SeriesView(APIView):
         query = SeriesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         q = query.validated_data
-        node, metric = _node(request, q["node"]), _metric(q["metric"])
+        node = selectors.node_get(
+            slug=q["node"], allowed_spacecraft_ids=request_spacecraft_ids(request)
+        )
+        metric = selectors.metric_get(name=q["metric"])
         if q["raw"]:
             points = selectors.series_raw(
                 node=node, metric=metric, start=q["start"], end=q["end"], limit=MAX_RAW_POINTS + 1
@@ -257,10 +249,10 @@ class LatestNodeView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        slug = request.query_params.get("node")
-        if not slug:
-            raise InvalidTelemetry("node is required", fields={"node": "is required"})
-        node = _node(request, slug)
+        node = selectors.node_get(
+            slug=_required(request, "node"),
+            allowed_spacecraft_ids=request_spacecraft_ids(request),
+        )
         return Response(
             {
                 "node": node.slug,
@@ -280,12 +272,9 @@ class LatestFleetView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        name = request.query_params.get("metric")
-        if not name:
-            raise InvalidTelemetry("metric is required", fields={"metric": "is required"})
-        metric = _metric(name)
+        metric = selectors.metric_get(name=_required(request, "metric"))
         rows = selectors.latest_for_metric(
-            metric=metric, allowed_ids=request_spacecraft_ids(request)
+            metric=metric, allowed_spacecraft_ids=request_spacecraft_ids(request)
         )
         return Response(
             {
@@ -341,8 +330,11 @@ class ExportView(APIView):
                 errors["start"] = f"an export covers at most {MAX_EXPORT_RANGE.days} days"
         if errors:
             raise InvalidTelemetry(next(iter(errors.values())), fields=errors)
-        node = _node(request, request.query_params["node"])
-        metrics = [_metric(n) for n in names]
+        node = selectors.node_get(
+            slug=request.query_params["node"],
+            allowed_spacecraft_ids=request_spacecraft_ids(request),
+        )
+        metrics = [selectors.metric_get(name=n) for n in names]
         writer = csv.writer(_Echo())
 
         def rows() -> Iterator[str]:

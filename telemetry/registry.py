@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 
 from ops.fleet.models import Spacecraft
-from telemetry.exceptions import UnknownMetric
 from telemetry.models import METRIC_NAME_RE, Metric, MetricKind
 
 _TTL_S = 60.0
@@ -116,10 +115,3 @@ def _register(names: list[str]) -> dict[str, int]:
 def _guess_kind(name: str) -> str:
     # Prometheus convention: cumulative counts end in _total.
     return MetricKind.COUNTER if name.endswith("_total") else MetricKind.GAUGE
-
-
-def metric_by_name(name: str) -> Metric:
-    metric = Metric.objects.filter(name=name).first()
-    if metric is None:
-        raise UnknownMetric(f"no metric named {name!r}", fields={"metric": "unknown metric"})
-    return metric

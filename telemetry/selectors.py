@@ -1,4 +1,5 @@
-"""Telemetry reads: series (raw or bucketed, gaps kept), latest values, CSV export."""
+"""Telemetry reads: series (raw or bucketed, gaps kept), latest values, CSV export, and the
+node and metric a query names."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import QuerySet
 
+from ops.edge.access import only_allowed
 from ops.fleet.models import Spacecraft
+from telemetry.exceptions import InvalidTelemetry, UnknownMetric
 from telemetry.models import Metric, MetricKind
 from telemetry.stores import Bucket, LatestValue, RawPoint, get_store
 
@@ -109,11 +112,10 @@ def latest_for_node(*, node: Spacecraft) -> list[tuple[Metric, LatestValue]]:
 
 
 def latest_for_metric(
-    *, metric: Metric, allowed_ids: frozenset[int] | None = None
+    *, metric: Metric, allowed_spacecraft_ids: frozenset[int] | None = None
 ) -> list[tuple[Spacecraft, LatestValue | None]]:
     nodes: QuerySet[Spacecraft] = Spacecraft.objects.filter(active=True).order_by("slug")
-    if allowed_ids is not None:
-        nodes = nodes.filter(pk__in=allowed_ids)
+    nodes = only_allowed(nodes, allowed_spacecraft_ids=allowed_spacecraft_ids, field="pk")
     node_list = list(nodes)
     values = {
         v.node_id: v
@@ -153,3 +155,25 @@ def export_rows(
 
 def metric_list() -> QuerySet[Metric]:
     return Metric.objects.all()
+
+
+def metric_get(*, name: str) -> Metric:
+    """The metric called ``name``; :class:`UnknownMetric` (400, field ``metric``) otherwise."""
+    metric = Metric.objects.filter(name=name).first()
+    if metric is None:
+        raise UnknownMetric(f"unknown metric {name!r}", fields={"metric": "unknown metric"})
+    return metric
+
+
+def node_get(*, slug: str, allowed_spacecraft_ids: frozenset[int] | None = None) -> Spacecraft:
+    """The spacecraft whose telemetry is asked for (inactive ones too: their history stays
+    readable). A spacecraft outside the caller's restriction is as unknown as one that does
+    not exist (400, field ``node``), so a restricted token cannot probe for other slugs."""
+    nodes = Spacecraft.objects.filter(slug=slug)
+    nodes = only_allowed(nodes, allowed_spacecraft_ids=allowed_spacecraft_ids, field="pk")
+    node = nodes.first()
+    if node is None:
+        raise InvalidTelemetry(
+            f"unknown spacecraft {slug!r}", fields={"node": "unknown spacecraft"}
+        )
+    return node

@@ -39,12 +39,14 @@ def ingest_window(*, now: datetime) -> Window:
 
 
 def _resolve(
-    samples: Samples, *, allowed_node_ids: frozenset[int] | None
+    samples: Samples, *, allowed_spacecraft_ids: frozenset[int] | None
 ) -> tuple[Batch, dict[str, int], dict[str, int]]:
     node_map = registry.node_ids(samples.nodes)
-    if allowed_node_ids is not None:
+    if allowed_spacecraft_ids is not None:
         # Checked before existence, so a restricted token cannot probe for other slugs.
-        refused = sorted({n for n in samples.nodes if node_map.get(n) not in allowed_node_ids})
+        refused = sorted(
+            {n for n in samples.nodes if node_map.get(n) not in allowed_spacecraft_ids}
+        )
         if refused:
             raise NodeNotAllowed(
                 f"this token may not write telemetry for {', '.join(refused)}",
@@ -97,7 +99,7 @@ def _resolve(
 def telemetry_ingest(
     *,
     samples: Samples,
-    allowed_node_ids: frozenset[int] | None = None,
+    allowed_spacecraft_ids: frozenset[int] | None = None,
     now: datetime | None = None,
 ) -> IngestResult:
     """Validate against the registry and the time window, then write all or nothing.
@@ -111,7 +113,9 @@ def telemetry_ingest(
     for attempt in range(_TRANSIENT_RETRIES + 1):
         try:
             with transaction.atomic():
-                batch, node_map, metric_map = _resolve(samples, allowed_node_ids=allowed_node_ids)
+                batch, node_map, metric_map = _resolve(
+                    samples, allowed_spacecraft_ids=allowed_spacecraft_ids
+                )
                 if len(batch) == 0:
                     raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
                 result = get_store().write(batch)

@@ -2,17 +2,19 @@
 
 Tokens carry scopes. People carry roles (Django groups), each granting scopes, so an
 endpoint checks one thing whatever the caller is. ``admin`` implies every scope. A token
-may also be restricted to some spacecraft: services receive that restriction
-(``allowed_spacecraft_ids``) and check it with ``check_spacecraft_allowed`` or
-``check_unrestricted``, so the rule is enforced wherever the service is called from.
+may also be restricted to some spacecraft: services and selectors receive that restriction
+(``allowed_spacecraft_ids``, ``None`` when there is none); services check it with
+``check_spacecraft_allowed`` or ``check_unrestricted``, selectors narrow their rows with
+``only_allowed``, so the rule holds wherever they are called from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from django.db import models
+from django.db.models import QuerySet
 from rest_framework.request import Request
 
 from ops.edge.exceptions import DomainError
@@ -24,6 +26,8 @@ class Scope(models.TextChoices):
     OPERATE = "operate", "Operate: read everything, act on transfers, stations and alerts"
     ADMIN = "admin", "Administer the fleet and tokens"
 
+
+_Row = TypeVar("_Row", bound=models.Model)
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
 
@@ -124,3 +128,16 @@ def check_unrestricted(*, allowed_spacecraft_ids: frozenset[int] | None, action:
     """Actions that touch the whole fleet (or mint credentials) need an unrestricted token."""
     if allowed_spacecraft_ids is not None:
         raise NeedsUnrestrictedToken(f"{action}: needs a token not restricted to spacecraft")
+
+
+def only_allowed(
+    rows: QuerySet[_Row],
+    *,
+    allowed_spacecraft_ids: frozenset[int] | None,
+    field: str = "spacecraft_id",
+) -> QuerySet[_Row]:
+    """``rows`` narrowed to the spacecraft a restricted caller may see (``field`` holds the
+    spacecraft id: ``"pk"`` for spacecraft themselves); all of them when unrestricted."""
+    if allowed_spacecraft_ids is None:
+        return rows
+    return rows.filter(**{f"{field}__in": allowed_spacecraft_ids})

@@ -9,13 +9,13 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ops.edge.access import ALL_SCOPES, actor_name, request_spacecraft_ids
+from ops.edge.fields import path_id
 from ops.fleet import selectors, services
-from ops.fleet.exceptions import NotFound
+from ops.fleet.fields import SpacecraftField, SpacecraftListField
 from ops.fleet.models import (
     ApiToken,
     GroundStation,
@@ -51,9 +51,7 @@ class SpacecraftSerializer(serializers.ModelSerializer[Spacecraft]):
 
 
 class OrbitSetSerializer(serializers.ModelSerializer[OrbitSet]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
 
     class Meta:
         model = OrbitSet
@@ -128,10 +126,6 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer[MaintenanceWindow]
         read_only_fields = ["id", "created_by", "created_at"]
 
 
-class HorizonPointField(serializers.ListField):
-    child = serializers.FloatField()
-
-
 class GroundStationSerializer(serializers.ModelSerializer[GroundStation]):
     horizon_mask = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
@@ -165,9 +159,7 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     account: serializers.SlugRelatedField[ServiceAccount] = serializers.SlugRelatedField(
         slug_field="name", read_only=True
     )
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", many=True, read_only=True
-    )
+    spacecraft = SpacecraftField(many=True, read_only=True)
 
     class Meta:
         model = ApiToken
@@ -195,15 +187,8 @@ class ApiTokenCreateSerializer(serializers.Serializer[Any]):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), allow_empty=False
     )
-    spacecraft = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    spacecraft = SpacecraftListField(required=False, default=list)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-    def validate_spacecraft(self, value: list[str]) -> list[Spacecraft]:
-        found = {c.slug: c for c in Spacecraft.objects.filter(slug__in=value)}
-        missing = [slug for slug in value if slug not in found]
-        if missing:
-            raise serializers.ValidationError(f"unknown spacecraft: {', '.join(missing)}")
-        return [found[slug] for slug in value]
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -284,12 +269,15 @@ class SpacecraftViewSet(
     action_scopes = {"orbit_sets": READ, "add_orbit_set": frozenset({"schedule", "admin"})}
 
     def get_queryset(self) -> QuerySet[Spacecraft]:
-        return selectors.spacecraft_list(allowed_ids=request_spacecraft_ids(self.request))
+        return selectors.spacecraft_list(
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request)
+        )
 
     def perform_create(self, serializer: Any) -> None:
-        if request_spacecraft_ids(self.request) is not None:
-            raise PermissionDenied("a token restricted to some spacecraft cannot add spacecraft")
-        serializer.instance = services.spacecraft_create(**serializer.validated_data)
+        serializer.instance = services.spacecraft_create(
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request),
+            **serializer.validated_data,
+        )
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.spacecraft_update(
@@ -329,7 +317,7 @@ class OrbitSetViewSet(viewsets.ReadOnlyModelViewSet[OrbitSet]):
     read_scopes = READ
 
     def get_queryset(self) -> QuerySet[OrbitSet]:
-        return selectors.orbit_set_list(allowed_ids=request_spacecraft_ids(self.request))
+        return selectors.orbit_set_list(allowed_spacecraft_ids=request_spacecraft_ids(self.request))
 
 
 class GroundStationViewSet(
@@ -422,8 +410,6 @@ class ApiTokenViewSet(
         data = ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if request_spacecraft_ids(request) is not None:
-            raise PermissionDenied("a token restricted to some spacecraft cannot issue tokens")
         issued = services.token_issue(
             account_name=values["account"],
             name=values["name"],
@@ -431,6 +417,7 @@ class ApiTokenViewSet(
             spacecraft=values["spacecraft"],
             expires_at=values["expires_at"],
             created_by=actor_name(request),
+            allowed_spacecraft_ids=request_spacecraft_ids(request),
         )
         return Response(
             {"token": issued.secret, "detail": ApiTokenSerializer(issued.token).data},
@@ -440,9 +427,5 @@ class ApiTokenViewSet(
     @extend_schema(request=None, responses=ApiTokenSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
-        try:
-            token_id = int(pk or "")
-        except ValueError:
-            raise NotFound(f"token {pk} does not exist") from None
-        token = services.token_revoke(token_id=token_id, revoked_by=actor_name(request))
+        token = services.token_revoke(token_id=path_id(self.kwargs), revoked_by=actor_name(request))
         return Response(ApiTokenSerializer(token).data)

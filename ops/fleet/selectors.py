@@ -2,45 +2,59 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from typing import TypeVar
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from ops.edge.access import only_allowed
 from ops.fleet.models import ApiToken, GroundStation, OrbitSet, Spacecraft
 from ops.fleet.tokens import hash_token
 
+_Named = TypeVar("_Named", Spacecraft, GroundStation)
 
-def spacecraft_list(*, allowed_ids: frozenset[int] | None = None) -> QuerySet[Spacecraft]:
+
+def spacecraft_list(
+    *, allowed_spacecraft_ids: frozenset[int] | None = None
+) -> QuerySet[Spacecraft]:
     """Spacecraft, each annotated with the epoch of its current orbit set."""
     newest = OrbitSet.objects.filter(spacecraft=OuterRef("pk")).order_by("-epoch", "-id")
     qs = Spacecraft.objects.annotate(
         current_orbit_epoch=Subquery(newest.values("epoch")[:1]),
         current_orbit_set_id=Subquery(newest.values("id")[:1]),
     )
-    if allowed_ids is not None:
-        qs = qs.filter(pk__in=allowed_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids, field="pk")
 
 
-def orbit_set_current(*, spacecraft: Spacecraft) -> OrbitSet | None:
-    """The newest orbit set by epoch; among equal epochs, the last loaded."""
-    return OrbitSet.objects.filter(spacecraft=spacecraft).order_by("-epoch", "-id").first()
+def spacecraft_with_orbit_sets() -> QuerySet[Spacecraft]:
+    """Active spacecraft with at least one orbit set: what a prediction covers by default."""
+    return Spacecraft.objects.filter(active=True, orbit_sets__isnull=False).distinct()
 
 
-def orbit_set_list(*, allowed_ids: frozenset[int] | None = None) -> QuerySet[OrbitSet]:
+def _by_slugs(rows: QuerySet[_Named], slugs: Iterable[str]) -> tuple[list[_Named], list[str]]:
+    wanted = list(slugs)
+    found = {row.slug: row for row in rows.filter(slug__in=wanted)}
+    return [found[s] for s in wanted if s in found], [s for s in wanted if s not in found]
+
+
+def spacecraft_by_slugs(*, slugs: Iterable[str]) -> tuple[list[Spacecraft], list[str]]:
+    """The spacecraft ``slugs`` name, in the order given, and the slugs that name none."""
+    return _by_slugs(Spacecraft.objects.all(), slugs)
+
+
+def stations_by_slugs(*, slugs: Iterable[str]) -> tuple[list[GroundStation], list[str]]:
+    """The ground stations ``slugs`` name, in the order given, and the slugs that name none."""
+    return _by_slugs(GroundStation.objects.all(), slugs)
+
+
+def orbit_set_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[OrbitSet]:
     qs = OrbitSet.objects.select_related("spacecraft")
-    if allowed_ids is not None:
-        qs = qs.filter(spacecraft_id__in=allowed_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids)
 
 
 def station_list() -> QuerySet[GroundStation]:
     return GroundStation.objects.prefetch_related("maintenance_windows")
-
-
-def station_in_maintenance(*, station: GroundStation, at: datetime) -> bool:
-    return station.maintenance_windows.filter(starts_at__lte=at, ends_at__gt=at).exists()
 
 
 def token_for_secret(*, secret: str) -> ApiToken | None:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ops.edge.access import ALL_SCOPES
+from ops.edge.access import ALL_SCOPES, check_unrestricted
 from ops.fleet import tokencache
 from ops.fleet.exceptions import (
     Conflict,
@@ -92,7 +92,12 @@ def _apply(instance: Any, allowed: tuple[str, ...], values: dict[str, Any]) -> N
 
 
 @transaction.atomic
-def spacecraft_create(**values: Any) -> Spacecraft:
+def spacecraft_create(
+    *, allowed_spacecraft_ids: frozenset[int] | None = None, **values: Any
+) -> Spacecraft:
+    """A new spacecraft. A caller restricted to some spacecraft (``allowed_spacecraft_ids``)
+    may not add one: that would widen what it sees."""
+    check_unrestricted(allowed_spacecraft_ids=allowed_spacecraft_ids, action="add spacecraft")
     craft = Spacecraft()
     _apply(craft, SPACECRAFT_FIELDS, values)
     _full_clean(craft)
@@ -376,7 +381,11 @@ def token_create(
     spacecraft: Iterable[Spacecraft] = (),
     expires_at: datetime | None = None,
     created_by: str = "",
+    allowed_spacecraft_ids: frozenset[int] | None = None,
 ) -> IssuedToken:
+    """A new token for ``account``; the secret is in the result once. A caller restricted to
+    some spacecraft (``allowed_spacecraft_ids``) may not issue credentials."""
+    check_unrestricted(allowed_spacecraft_ids=allowed_spacecraft_ids, action="issue tokens")
     scope_list = sorted(set(scopes))
     if not scope_list:
         raise ValidationFailed("no scopes", fields={"scopes": "give at least one scope"})
@@ -423,8 +432,11 @@ def token_issue(
     spacecraft: Iterable[Spacecraft] = (),
     expires_at: datetime | None = None,
     created_by: str = "",
+    allowed_spacecraft_ids: frozenset[int] | None = None,
 ) -> IssuedToken:
-    """Create the service account if new and its token, both or neither."""
+    """Create the service account if new and its token, both or neither (a restricted
+    caller is refused before either is touched)."""
+    check_unrestricted(allowed_spacecraft_ids=allowed_spacecraft_ids, action="issue tokens")
     account = service_account_get_or_create(name=account_name)
     return token_create(
         account=account,
@@ -433,6 +445,7 @@ def token_issue(
         spacecraft=spacecraft,
         expires_at=expires_at,
         created_by=created_by,
+        allowed_spacecraft_ids=allowed_spacecraft_ids,
     )
 
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id, state_pattern
-from ops.fleet.models import GroundStation, Spacecraft
+from ops.fleet.fields import SpacecraftField, StationField
 from scheduling.models import Contact, ContactEvent, ContactState
 from scheduling.selectors import contacts as contact_selectors
 from scheduling.services import contact_plan, contacts, replan
@@ -34,12 +34,8 @@ class ContactStateField(serializers.ChoiceField):
 
 
 class ContactSerializer(serializers.ModelSerializer[Contact]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
-    station: serializers.SlugRelatedField[GroundStation] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
+    station = StationField(read_only=True)
     pass_id = serializers.IntegerField(
         source="pass_ref_id",
         read_only=True,
@@ -92,12 +88,8 @@ class ContactDetailSerializer(ContactSerializer):
 
 
 class BookSerializer(serializers.Serializer[Any]):
-    spacecraft = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Spacecraft.objects.all(), help_text="slug"
-    )
-    station = serializers.SlugRelatedField(
-        slug_field="slug", queryset=GroundStation.objects.all(), help_text="slug"
-    )
+    spacecraft = SpacecraftField()
+    station = StationField()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     reason = serializers.CharField(required=False, allow_blank=True, default="")
@@ -187,7 +179,7 @@ class ContactViewSet(
     }
 
     def get_queryset(self) -> QuerySet[Contact]:
-        return contact_selectors.contact_plan(
+        return contact_selectors.contact_list(
             allowed_spacecraft_ids=request_spacecraft_ids(self.request)
         )
 

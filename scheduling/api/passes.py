@@ -15,7 +15,14 @@ from rest_framework.response import Response
 
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id
-from ops.fleet.models import GroundStation, OrbitSet, Spacecraft
+from ops.fleet import selectors as fleet_selectors
+from ops.fleet.fields import (
+    SpacecraftField,
+    SpacecraftListField,
+    StationField,
+    StationListField,
+)
+from ops.fleet.models import OrbitSet
 from orbital import timescales
 from scheduling import tasks
 from scheduling.models import Pass, PredictionJob
@@ -30,12 +37,8 @@ PREDICT = frozenset({"schedule", "admin"})
 
 
 class PassSerializer(serializers.ModelSerializer[Pass]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
-    station: serializers.SlugRelatedField[GroundStation] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
+    station = StationField(read_only=True)
     orbit_set: serializers.PrimaryKeyRelatedField[OrbitSet] = serializers.PrimaryKeyRelatedField(
         read_only=True
     )
@@ -96,31 +99,13 @@ class PredictionJobSerializer(serializers.ModelSerializer[PredictionJob]):
 
 
 class PredictRequestSerializer(serializers.Serializer[Any]):
-    spacecraft = serializers.ListField(
-        child=serializers.CharField(),
-        required=False,
-        help_text="slugs; default every active spacecraft with an orbit set",
+    spacecraft = SpacecraftListField(
+        required=False, help_text="slugs; default every active spacecraft with an orbit set"
     )
-    stations = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="slugs; default every active"
-    )
+    stations = StationListField(required=False, help_text="slugs; default every active")
     start = serializers.DateTimeField(required=False, help_text="default now")
     end = serializers.DateTimeField(required=False, help_text="default start + 48 h")
     refraction = serializers.BooleanField(default=False)
-
-    def validate_spacecraft(self, value: list[str]) -> list[Spacecraft]:
-        found = {c.slug: c for c in Spacecraft.objects.filter(slug__in=value)}
-        missing = [slug for slug in value if slug not in found]
-        if missing:
-            raise serializers.ValidationError(f"unknown spacecraft: {', '.join(missing)}")
-        return [found[slug] for slug in value]
-
-    def validate_stations(self, value: list[str]) -> list[GroundStation]:
-        found = {s.slug: s for s in GroundStation.objects.filter(slug__in=value)}
-        missing = [slug for slug in value if slug not in found]
-        if missing:
-            raise serializers.ValidationError(f"unknown stations: {', '.join(missing)}")
-        return [found[slug] for slug in value]
 
 
 class LookAnglesSerializer(serializers.Serializer[Any]):
@@ -168,6 +153,12 @@ class PassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self) -> QuerySet[Pass]:
         return pass_selectors.pass_list(allowed_spacecraft_ids=request_spacecraft_ids(self.request))
+
+    def get_object(self) -> Pass:
+        return pass_selectors.pass_get(
+            pass_id=path_id(self.kwargs),
+            allowed_spacecraft_ids=request_spacecraft_ids(self.request),
+        )
 
     @extend_schema(
         parameters=[
@@ -249,9 +240,7 @@ class PassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         values = data.validated_data
         crafts = values.get("spacecraft")
         if crafts is None:
-            crafts = list(
-                Spacecraft.objects.filter(active=True, orbit_sets__isnull=False).distinct()
-            )
+            crafts = list(fleet_selectors.spacecraft_with_orbit_sets())
         job = pass_services.prediction_job_create(
             spacecraft=crafts,
             allowed_spacecraft_ids=request_spacecraft_ids(request),

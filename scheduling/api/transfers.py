@@ -5,7 +5,7 @@ content. Thin: parse, call one service or selector, render."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id, state_pattern
-from ops.fleet.models import Spacecraft
+from ops.fleet.fields import SpacecraftField
 from scheduling import tasks
 from scheduling.models import (
     Transfer,
@@ -74,9 +74,7 @@ class TransferEventSerializer(serializers.ModelSerializer[TransferEvent]):
 
 
 class TransferSerializer(serializers.ModelSerializer[Transfer]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
     state = TransferStateField(read_only=True)
     progress = serializers.FloatField(read_only=True, help_text="bytes acknowledged / size")
     content_url = serializers.SerializerMethodField()
@@ -172,9 +170,7 @@ def spec_of(v: dict[str, Any]) -> transfers.TransferSpec:
 
 
 class TransferSubmitSerializer(FileSpecSerializer):
-    spacecraft = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Spacecraft.objects.all(), help_text="slug"
-    )
+    spacecraft = SpacecraftField()
     direction = serializers.ChoiceField(choices=TransferDirection.choices)
     client_ref = serializers.CharField(
         required=False,
@@ -219,11 +215,47 @@ async def _stream(path: Path) -> AsyncIterator[bytes]:
             yield block
 
 
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """What the transfer and workload endpoints share: the actions with an optional
+    ``reason`` (cancel, pause, resume) and reprioritise. Their services take the object as
+    ``<subject>=`` and the caller as ``actor``; the body is checked before the object is
+    looked up, and the answer is the object's detail (``detail_response``)."""
+
+    subject = ""
+
+    def detail_response(self, obj: Any, code: int = status.HTTP_200_OK) -> Response:
+        raise NotImplementedError
+
+    def act(self, request: Request, service: Callable[..., Any]) -> Response:
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changed = service(
+            **{self.subject: self.get_object()},
+            actor=actor_name(request),
+            reason=data.validated_data["reason"],
+        )
+        return self.detail_response(changed)
+
+    def reprioritise_with(self, request: Request, service: Callable[..., Any]) -> Response:
+        data = ReprioritiseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        changed = service(
+            **{self.subject: self.get_object()},
+            actor=actor_name(request),
+            priority=v.get("priority"),
+            # An absent deadline stays as it is; null clears it.
+            deadline=v["deadline"] if "deadline" in v else transfers.UNSET,
+        )
+        return self.detail_response(changed)
+
+
+class TransferViewSet(ControlViewSet):
     """Uploads to and downlinks from the fleet. ``progress`` counts acknowledged bytes;
     ``eta`` and ``deadline_risk`` are the transfer planner's forecast over the contact
     plan; ``rate_bps`` was measured over the last contact."""
 
+    subject = "transfer"
     serializer_class = TransferSerializer
     filterset_class = TransferFilter
     ordering_fields = ["created_at", "deadline", "eta", "priority"]
@@ -254,19 +286,9 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             allowed_spacecraft_ids=request_spacecraft_ids(self.request),
         )
 
-    def _detail(self, transfer: Transfer, code: int = status.HTTP_200_OK) -> Response:
-        found = transfer_selectors.transfer_get(transfer_id=transfer.pk)
+    def detail_response(self, obj: Transfer, code: int = status.HTTP_200_OK) -> Response:
+        found = transfer_selectors.transfer_get(transfer_id=obj.pk)
         return Response(TransferDetailSerializer(found).data, status=code)
-
-    def _act(self, request: Request, service: Any) -> Response:
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        t = service(
-            transfer=self.get_object(),
-            actor=actor_name(request),
-            reason=data.validated_data["reason"],
-        )
-        return self._detail(t)
 
     @extend_schema(
         request=TransferSubmitSerializer,
@@ -290,36 +312,27 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         if outcome.needs_prepare:
             prepare_later([outcome.transfer.pk])
-        return self._detail(outcome.transfer, 201 if outcome.created else 200)
+        return self.detail_response(outcome.transfer, 201 if outcome.created else 200)
 
     @extend_schema(request=ReasonSerializer, responses=TransferDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(request, transfers.transfer_cancel)
+        return self.act(request, transfers.transfer_cancel)
 
     @extend_schema(request=ReasonSerializer, responses=TransferDetailSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(request, transfers.transfer_pause)
+        return self.act(request, transfers.transfer_pause)
 
     @extend_schema(request=ReasonSerializer, responses=TransferDetailSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(request, transfers.transfer_resume)
+        return self.act(request, transfers.transfer_resume)
 
     @extend_schema(request=ReprioritiseSerializer, responses=TransferDetailSerializer)
     @action(detail=True, methods=["post"])
     def reprioritise(self, request: Request, pk: str | None = None) -> Response:
-        data = ReprioritiseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        t = transfers.transfer_reprioritise(
-            transfer=self.get_object(),
-            actor=actor_name(request),
-            priority=v.get("priority"),
-            deadline=v["deadline"] if "deadline" in v else transfers.UNSET,
-        )
-        return self._detail(t)
+        return self.reprioritise_with(request, transfers.transfer_reprioritise)
 
     @extend_schema(
         responses={

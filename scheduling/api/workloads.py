@@ -8,18 +8,19 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id, state_pattern
-from ops.fleet.models import Spacecraft
+from ops.fleet.fields import SpacecraftField
 from scheduling.api.transfers import (
     ACT,
     READ,
     REPORT,
+    ControlViewSet,
     FileSpecSerializer,
     ReasonSerializer,
     ReprioritiseSerializer,
@@ -53,9 +54,7 @@ class WorkloadEventSerializer(serializers.ModelSerializer[WorkloadEvent]):
 
 
 class WorkloadSerializer(serializers.ModelSerializer[Workload]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
     state = WorkloadStateField(read_only=True)
     upload_progress = serializers.SerializerMethodField()
     downlink_progress = serializers.SerializerMethodField()
@@ -121,9 +120,7 @@ class WorkloadDetailSerializer(WorkloadSerializer):
 
 
 class WorkloadSubmitSerializer(serializers.Serializer[Any]):
-    spacecraft = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Spacecraft.objects.all(), help_text="slug"
-    )
+    spacecraft = SpacecraftField()
     name = serializers.CharField(max_length=128)
     job = serializers.JSONField(
         required=False, default=dict, help_text="the job spec, as the node takes it"
@@ -161,10 +158,11 @@ class WorkloadFilter(django_filters.FilterSet):
         fields = ["spacecraft", "state"]
 
 
-class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkloadViewSet(ControlViewSet):
     """Workloads: their uploads, the job on the node, and the result downlinks that
     appear when the node reports the job done."""
 
+    subject = "workload"
     serializer_class = WorkloadSerializer
     filterset_class = WorkloadFilter
     ordering_fields = ["created_at", "deadline", "priority"]
@@ -195,8 +193,8 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             allowed_spacecraft_ids=request_spacecraft_ids(self.request),
         )
 
-    def _detail(self, workload: Workload, code: int = status.HTTP_200_OK) -> Response:
-        found = transfer_selectors.workload_get(workload_id=workload.pk)
+    def detail_response(self, obj: Workload, code: int = status.HTTP_200_OK) -> Response:
+        found = transfer_selectors.workload_get(workload_id=obj.pk)
         return Response(WorkloadDetailSerializer(found).data, status=code)
 
     @extend_schema(
@@ -221,46 +219,27 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             actor=actor_name(request),
         )
         prepare_later(to_prepare)
-        return self._detail(workload, 201 if created else 200)
-
-    def _act(self, request: Request, service: Any) -> Response:
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        w = service(
-            workload=self.get_object(),
-            actor=actor_name(request),
-            reason=data.validated_data["reason"],
-        )
-        return self._detail(w)
+        return self.detail_response(workload, 201 if created else 200)
 
     @extend_schema(request=ReasonSerializer, responses=WorkloadDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(request, transfers.workload_cancel)
+        return self.act(request, transfers.workload_cancel)
 
     @extend_schema(request=ReasonSerializer, responses=WorkloadDetailSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(request, transfers.workload_pause)
+        return self.act(request, transfers.workload_pause)
 
     @extend_schema(request=ReasonSerializer, responses=WorkloadDetailSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(request, transfers.workload_resume)
+        return self.act(request, transfers.workload_resume)
 
     @extend_schema(request=ReprioritiseSerializer, responses=WorkloadDetailSerializer)
     @action(detail=True, methods=["post"])
     def reprioritise(self, request: Request, pk: str | None = None) -> Response:
-        data = ReprioritiseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        w = transfers.workload_reprioritise(
-            workload=self.get_object(),
-            actor=actor_name(request),
-            priority=v.get("priority"),
-            deadline=v["deadline"] if "deadline" in v else transfers.UNSET,
-        )
-        return self._detail(w)
+        return self.reprioritise_with(request, transfers.workload_reprioritise)
 
     @extend_schema(
         request=WorkloadReportSerializer,
@@ -286,4 +265,4 @@ class WorkloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             detail=v["detail"],
             actor=actor_name(request),
         )
-        return self._detail(workload)
+        return self.detail_response(workload)

@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from ops.edge.access import only_allowed
 from ops.fleet import selectors as fleet_selectors
 from ops.fleet.models import GroundStation, MaintenanceWindow, Spacecraft
 from orbital import geometry, timescales
 from scheduling import adapters
-from scheduling.exceptions import InvalidRequest, NotFound
+from scheduling.exceptions import InvalidRequest
 from scheduling.models import JobState, Pass, PassCoverage, PredictionJob
+from scheduling.selectors import get_one
 
 # Look-angle tables are for one pass: refuse requests that would be huge.
 MAX_LOOK_ANGLE_SAMPLES = 20_000
@@ -31,16 +33,12 @@ def pass_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QueryS
     qs = Pass.objects.select_related("spacecraft", "station", "orbit_set").annotate(
         in_maintenance=Exists(overlapping)
     )
-    if allowed_spacecraft_ids is not None:
-        qs = qs.filter(spacecraft_id__in=allowed_spacecraft_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids)
 
 
 def pass_get(*, pass_id: int, allowed_spacecraft_ids: frozenset[int] | None = None) -> Pass:
-    found = pass_list(allowed_spacecraft_ids=allowed_spacecraft_ids).filter(pk=pass_id).first()
-    if found is None:
-        raise NotFound(f"pass {pass_id} does not exist")
-    return found
+    rows = pass_list(allowed_spacecraft_ids=allowed_spacecraft_ids)
+    return get_one(rows, pk=pass_id, noun="pass")
 
 
 def pass_look_angles(
@@ -69,10 +67,7 @@ def pass_look_angles(
 
 
 def prediction_job_get(*, job_id: int) -> PredictionJob:
-    job = PredictionJob.objects.filter(pk=job_id).first()
-    if job is None:
-        raise NotFound(f"prediction job {job_id} does not exist")
-    return job
+    return get_one(PredictionJob.objects.all(), pk=job_id, noun="prediction job")
 
 
 def stations_fingerprint(stations: Iterable[GroundStation]) -> str:
@@ -120,15 +115,3 @@ def refresh_in_progress(*, now: datetime) -> bool:
         state__in=[JobState.QUEUED, JobState.RUNNING],
         created_at__gte=now - timedelta(minutes=30),
     ).exists()
-
-
-def passes_in_progress(
-    *, spacecraft_ids: Iterable[int], station_ids: Iterable[int], at: datetime
-) -> QuerySet[Pass]:
-    """Passes already started at ``at`` and not over: never rewritten."""
-    return Pass.objects.filter(
-        spacecraft_id__in=list(spacecraft_ids),
-        station_id__in=list(station_ids),
-        aos__lte=at,
-        los__gt=at,
-    )

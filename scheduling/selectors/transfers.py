@@ -3,14 +3,14 @@ a workload with its transfers, and a completed downlink's verified content."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db.models import Prefetch, QuerySet
 
+from ops.edge.access import only_allowed
 from orbital import timescales
-from scheduling.exceptions import ContentUnavailable, NotFound
+from scheduling.exceptions import ContentUnavailable
 from scheduling.links import chunks
 from scheduling.models import (
     MOVABLE_TRANSFER_STATES,
@@ -23,60 +23,36 @@ from scheduling.models import (
     WorkloadEvent,
 )
 from scheduling.planners import contacts as planner
+from scheduling.selectors import get_one
 from scheduling.storage import incoming_dir
 
 
-def transfer_list(
-    *,
-    spacecraft_slug: str | None = None,
-    states: Sequence[str] = (),
-    direction: str | None = None,
-    workload_id: int | None = None,
-    allowed_spacecraft_ids: frozenset[int] | None = None,
-) -> QuerySet[Transfer]:
+def transfer_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[Transfer]:
+    """Transfers, newest first, with their spacecraft; only the caller's spacecraft when it
+    is restricted. The API filters them (``TransferFilter``)."""
     qs = Transfer.objects.select_related("spacecraft").order_by("-created_at", "-pk")
-    if spacecraft_slug:
-        qs = qs.filter(spacecraft__slug=spacecraft_slug)
-    if states:
-        qs = qs.filter(state__in=list(states))
-    if direction:
-        qs = qs.filter(direction=direction)
-    if workload_id is not None:
-        qs = qs.filter(workload_id=workload_id)
-    if allowed_spacecraft_ids is not None:
-        qs = qs.filter(spacecraft_id__in=allowed_spacecraft_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids)
 
 
 def transfer_get(
     *, transfer_id: int, allowed_spacecraft_ids: frozenset[int] | None = None
 ) -> Transfer:
     """One transfer with its planned contacts (in time order) and events (oldest first)."""
-    found = (
-        transfer_list(allowed_spacecraft_ids=allowed_spacecraft_ids)
-        .prefetch_related(
-            Prefetch(
-                "allocations",
-                queryset=TransferAllocation.objects.select_related(
-                    "contact", "contact__station"
-                ).order_by("starts_at", "sequence"),
-            ),
-            Prefetch("events", queryset=TransferEvent.objects.order_by("at", "pk")),
-        )
-        .filter(pk=transfer_id)
-        .first()
+    rows = transfer_list(allowed_spacecraft_ids=allowed_spacecraft_ids).prefetch_related(
+        Prefetch(
+            "allocations",
+            queryset=TransferAllocation.objects.select_related(
+                "contact", "contact__station"
+            ).order_by("starts_at", "sequence"),
+        ),
+        Prefetch("events", queryset=TransferEvent.objects.order_by("at", "pk")),
     )
-    if found is None:
-        raise NotFound(f"transfer {transfer_id} does not exist")
-    return found
+    return get_one(rows, pk=transfer_id, noun="transfer")
 
 
-def workload_list(
-    *,
-    spacecraft_slug: str | None = None,
-    states: Sequence[str] = (),
-    allowed_spacecraft_ids: frozenset[int] | None = None,
-) -> QuerySet[Workload]:
+def workload_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[Workload]:
+    """Workloads, newest first, with their transfers; only the caller's spacecraft when it
+    is restricted. The API filters them (``WorkloadFilter``)."""
     qs = (
         Workload.objects.select_related("spacecraft")
         .prefetch_related(
@@ -86,27 +62,16 @@ def workload_list(
         )
         .order_by("-created_at", "-pk")
     )
-    if spacecraft_slug:
-        qs = qs.filter(spacecraft__slug=spacecraft_slug)
-    if states:
-        qs = qs.filter(state__in=list(states))
-    if allowed_spacecraft_ids is not None:
-        qs = qs.filter(spacecraft_id__in=allowed_spacecraft_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids)
 
 
 def workload_get(
     *, workload_id: int, allowed_spacecraft_ids: frozenset[int] | None = None
 ) -> Workload:
-    found = (
-        workload_list(allowed_spacecraft_ids=allowed_spacecraft_ids)
-        .prefetch_related(Prefetch("events", queryset=WorkloadEvent.objects.order_by("at", "pk")))
-        .filter(pk=workload_id)
-        .first()
-    )
-    if found is None:
-        raise NotFound(f"workload {workload_id} does not exist")
-    return found
+    """One workload with its transfers and events (oldest first)."""
+    events = Prefetch("events", queryset=WorkloadEvent.objects.order_by("at", "pk"))
+    rows = workload_list(allowed_spacecraft_ids=allowed_spacecraft_ids).prefetch_related(events)
+    return get_one(rows, pk=workload_id, noun="workload")
 
 
 def downlink_content(*, transfer: Transfer) -> Path:

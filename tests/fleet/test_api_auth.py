@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from ops.fleet import services, tokencache
-from ops.fleet.models import ApiToken
+from ops.fleet.models import ApiToken, Spacecraft
 from ops.fleet.tokens import hash_token
 from tests.factories import make_spacecraft, make_token, make_user
 
@@ -146,6 +146,29 @@ def test_token_restricted_to_spacecraft(client_with_token: Callable[..., APIClie
     slugs = [row["slug"] for row in client.get("/api/v1/spacecraft").json()["results"]]
     assert slugs == ["leo-001"]
     assert client.get("/api/v1/spacecraft/leo-002").status_code == 404
+
+
+def test_restricted_admin_token_cannot_add_spacecraft_or_issue_tokens(
+    client_with_token: Callable[..., APIClient],
+) -> None:
+    mine = make_spacecraft("leo-001")
+    client = client_with_token("admin", spacecraft=[mine], account="fenced")
+    added = client.post("/api/v1/spacecraft", {"slug": "leo-002", "name": "x"}, format="json")
+    assert added.status_code == 403 and added.json()["error"] == "permission_denied"
+    assert not Spacecraft.objects.filter(slug="leo-002").exists()
+    body = {"account": "gateway-1", "name": "ingest", "scopes": ["ingest"]}
+    issued = client.post("/api/v1/tokens", body, format="json")
+    assert issued.status_code == 403 and issued.json()["error"] == "permission_denied"
+    assert not ApiToken.objects.filter(account__name="gateway-1").exists()
+    # What the token may touch it still edits.
+    renamed = client.patch("/api/v1/spacecraft/leo-001", {"name": "Mine"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Mine"
+
+
+@pytest.mark.parametrize("token_id", ["abc", "424242", "99999999999999999999"])
+def test_revoking_an_unknown_token_is_404(admin_api: APIClient, token_id: str) -> None:
+    response = admin_api.post(f"/api/v1/tokens/{token_id}/revoke")
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
 
 
 def test_token_create_validation(admin_api: APIClient) -> None:

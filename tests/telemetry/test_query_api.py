@@ -209,3 +209,26 @@ def test_export_bounded(client_with_token: Callable[..., APIClient], nodes: list
         {"node": "leo-001", "metric": [f"m{i}" for i in range(11)], "start": iso(T), "end": iso(T)},
     )
     assert many.status_code == 400 and {"metric", "end"} <= set(many.json()["fields"])
+
+
+def test_restricted_token_reads_only_its_nodes(
+    loaded: None, client_with_token: Callable[..., APIClient], nodes: list[Any]
+) -> None:
+    client = client_with_token("operate", spacecraft=[nodes[0]])
+    window = {"metric": "gpu_temp_c", "start": iso(T), "end": iso(T + timedelta(minutes=1))}
+    assert client.get("/api/v1/telemetry/series", {"node": "leo-001", **window}).status_code == 200
+    # Another node answers exactly as a node that does not exist: nothing to probe.
+    for slug in ("leo-002", "ghost"):
+        for path in ("series", "latest", "export.csv"):
+            response = client.get(f"/api/v1/telemetry/{path}", {"node": slug, **window})
+            assert response.status_code == 400, (slug, path)
+            assert response.json()["error"] == "invalid_telemetry"
+            assert response.json()["fields"] == {"node": "unknown spacecraft"}
+    fleet = client.get("/api/v1/telemetry/fleet", {"metric": "gpu_temp_c"}).json()
+    assert list(fleet["nodes"]) == ["leo-001"]
+    unknown = client.get("/api/v1/telemetry/fleet", {"metric": "nope"})
+    assert unknown.status_code == 400 and unknown.json()["error"] == "unknown_metric"
+    assert unknown.json()["fields"] == {"metric": "unknown metric"}
+    for path, name in (("latest", "node"), ("fleet", "metric")):
+        missing = client.get(f"/api/v1/telemetry/{path}")
+        assert missing.status_code == 400 and missing.json()["fields"] == {name: "is required"}

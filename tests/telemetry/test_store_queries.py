@@ -9,8 +9,10 @@ import pytest
 from django.db import connection
 
 from telemetry import selectors, services
+from telemetry.exceptions import InvalidTelemetry, UnknownMetric
 from telemetry.models import Metric
 from telemetry.stores import Batch, get_store
+from tests.factories import make_spacecraft
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +172,23 @@ def test_extension_features_detected() -> None:
             "WHERE hypertable_name = 'telemetry_sample'"
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_node_and_metric_lookups_with_a_restriction() -> None:
+    mine, other = make_spacecraft("leo-001"), make_spacecraft("leo-002", active=False)
+    assert selectors.node_get(slug="leo-002") == other  # inactive: its history stays readable
+    assert selectors.node_get(slug="leo-001", allowed_spacecraft_ids=frozenset({mine.pk})) == mine
+    # Outside the restriction (or restricted to none) reads as unknown, like a ghost.
+    for slug, allowed in (("leo-002", {mine.pk}), ("ghost", {mine.pk}), ("leo-001", set())):
+        with pytest.raises(InvalidTelemetry) as refused:
+            selectors.node_get(slug=slug, allowed_spacecraft_ids=frozenset(allowed))
+        assert (refused.value.code, refused.value.status, refused.value.fields) == (
+            "invalid_telemetry",
+            400,
+            {"node": "unknown spacecraft"},
+        )
+    temp = Metric.objects.get(name="gpu_temp_c")
+    assert selectors.metric_get(name="gpu_temp_c") == temp
+    with pytest.raises(UnknownMetric) as unknown:
+        selectors.metric_get(name="nope")
+    assert unknown.value.fields == {"metric": "unknown metric"}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from ops.fleet.models import GroundStation, Spacecraft
+from ops.fleet import selectors as fleet_selectors
 from scheduling import tasks
 from scheduling.exceptions import SchedulingError
 from scheduling.models import JobState
@@ -49,20 +49,16 @@ class Command(BaseCommand):
         parser.add_argument("--queue", action="store_true", help="run on the Celery workers")
         parser.add_argument("--no-progress", action="store_true")
 
-    def _pick(self, model: type[Any], slugs: list[str], what: str) -> list[Any]:
-        found = {row.slug: row for row in model.objects.filter(slug__in=slugs)}
-        missing = [slug for slug in slugs if slug not in found]
-        if missing:
-            raise CommandError(f"unknown {what}: {', '.join(missing)}")
-        return [found[slug] for slug in slugs]
-
     def handle(self, *args: Any, **options: Any) -> None:
         if options["hours"] <= 0:
             raise CommandError("--hours must be positive")
-        crafts = self._pick(Spacecraft, options["spacecraft"], "spacecraft") or list(
-            Spacecraft.objects.filter(active=True, orbit_sets__isnull=False).distinct()
-        )
-        stations = self._pick(GroundStation, options["station"], "stations")
+        crafts, unknown = fleet_selectors.spacecraft_by_slugs(slugs=options["spacecraft"])
+        if unknown:
+            raise CommandError(f"unknown spacecraft: {', '.join(unknown)}")
+        stations, unknown = fleet_selectors.stations_by_slugs(slugs=options["station"])
+        if unknown:
+            raise CommandError(f"unknown stations: {', '.join(unknown)}")
+        crafts = crafts or list(fleet_selectors.spacecraft_with_orbit_sets())
         now = options["now"] or timezone.now()
         start = options["start"] or now
         try:

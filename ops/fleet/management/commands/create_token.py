@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ops.edge.access import ALL_SCOPES
+from ops.fleet import selectors
 from ops.fleet.exceptions import FleetError
-from ops.fleet.models import Spacecraft
 from ops.fleet.services import token_issue
 
 
@@ -38,11 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--expires-in-days", type=float, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        slugs = options["spacecraft"]
-        crafts = list(Spacecraft.objects.filter(slug__in=slugs))
-        missing = sorted(set(slugs) - {c.slug for c in crafts})
-        if missing:
-            raise CommandError(f"unknown spacecraft: {', '.join(missing)}")
+        crafts, unknown = selectors.spacecraft_by_slugs(slugs=options["spacecraft"])
+        if unknown:
+            raise CommandError(f"unknown spacecraft: {', '.join(unknown)}")
         expires = None
         if options["expires_in_days"] is not None:
             if options["expires_in_days"] <= 0:
