@@ -38,7 +38,11 @@ cat <<MSG
   Zenith is running (embedded mode).
   Console:  http://${HOST}:${PORT}/
   API docs: http://${HOST}:${PORT}/api/docs/
-  Login:    operator / zenith-demo
+  Logins, one per role (each sees what that role sees):
+    operator / zenith-demo    the fleet live; acts on transfers, stations and alerts
+    oncall / zenith-demo      acknowledges, shelves and assigns alerts
+    scheduler / zenith-demo   reads the plan and the queue; no console actions
+    admin / zenith-demo       everything, including the registry and tokens
   Transfers: http://${HOST}:${PORT}/api/v1/transfers (demo workloads queued)
   Logs: $VAR/log/worker.log, $VAR/log/links.log   Stop with Ctrl-C.
 

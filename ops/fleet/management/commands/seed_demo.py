@@ -1,4 +1,5 @@
-"""Seed a demo constellation (LEO compute nodes, a GEO hub, stations) and a demo login."""
+"""Seed a demo constellation (LEO compute nodes, a GEO hub, stations) and one demo login
+per role (operator, oncall, scheduler, admin), so each sees what that role sees."""
 
 from __future__ import annotations
 
@@ -43,12 +44,11 @@ def _mean_motion(altitude_km: float) -> float:
 
 
 class Command(BaseCommand):
-    help = "Create the demo fleet (idempotent) and the demo operator login."
+    help = "Create the demo fleet (idempotent) and one demo login per role."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--leo", type=int, default=6, help="number of LEO compute nodes")
-        parser.add_argument("--username", default="operator")
-        parser.add_argument("--password", default="zenith-demo")
+        parser.add_argument("--password", default="zenith-demo", help="of every demo login")
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -122,17 +122,28 @@ class Command(BaseCommand):
                     horizon_mask=mask,
                     antennas=antennas,
                 )
-        user_model = get_user_model()
-        user = user_model.objects.filter(username=options["username"]).first()
-        if user is None:
-            user = user_model.objects.create_user(
-                username=options["username"], password=options["password"], is_staff=True
-            )
-        for role in ("operator", "oncall", "scheduler", "admin"):
-            group = Group.objects.filter(name=role).first()
-            if group is not None:
-                user.groups.add(group)
+        logins = demo_logins(password=options["password"])
         self.stdout.write(
             f"demo fleet: {Spacecraft.objects.count()} spacecraft, "
-            f"{GroundStation.objects.count()} ground stations; login {options['username']}"
+            f"{GroundStation.objects.count()} ground stations; "
+            f"logins (password {options['password']}): {', '.join(logins)}"
         )
+
+
+# Each demo login holds exactly its own role: a newcomer signing in as ``operator`` sees
+# what an operator sees (no admin), ``scheduler`` what a scheduler sees (no actions).
+DEMO_LOGINS = ("operator", "oncall", "scheduler", "admin")
+
+
+def demo_logins(*, password: str) -> list[str]:
+    """Create (or reset to their one role) the demo logins, named after their roles."""
+    user_model = get_user_model()
+    for role in DEMO_LOGINS:
+        user = user_model.objects.filter(username=role).first()
+        if user is None:
+            user = user_model.objects.create_user(username=role, password=password)
+        user.is_staff = True  # Django admin shows each role only what its permissions allow
+        user.save(update_fields=["is_staff"])
+        group = Group.objects.filter(name=role).first()
+        user.groups.set([group] if group is not None else [])
+    return list(DEMO_LOGINS)
