@@ -4,7 +4,7 @@ node and metric a query names."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -177,3 +177,20 @@ def node_get(*, slug: str, allowed_spacecraft_ids: frozenset[int] | None = None)
             f"unknown spacecraft {slug!r}", fields={"node": "unknown spacecraft"}
         )
     return node
+
+
+def latest_for_nodes(
+    *, nodes: Sequence[Spacecraft], metrics: Sequence[Metric]
+) -> dict[int, dict[str, LatestValue]]:
+    """The newest value of each of ``metrics`` for each of ``nodes``, by node id then
+    metric name (absent: never reported). One query per metric, whatever the fleet's size
+    (the console's fleet page)."""
+    node_ids = [n.pk for n in nodes]
+    out: dict[int, dict[str, LatestValue]] = {}
+    if not node_ids:
+        return out
+    store = get_store()
+    for metric in metrics:
+        for value in store.latest_for_metric(metric_id=metric.pk, node_ids=node_ids):
+            out.setdefault(value.node_id, {})[metric.name] = value
+    return out
