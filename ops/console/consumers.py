@@ -8,19 +8,26 @@ change here.
 
 Client messages: ``{"type": "ping", "id": ...}``; ``{"type": "subscribe", "topic":
 "telemetry.node", "key": "leo-001"}`` (or the short form ``{"type": "subscribe", "node":
-"leo-001"}``, naming the key by the topic's ``keyed_by``) and ``unsubscribe`` alike.
-Server messages: ``hello``, ``pong``, ``subscribed``/``unsubscribed``, ``error`` and the
-relayed events (``telemetry.fleet``, ``telemetry.update``, ``transfer.progress``, ...).
+"leo-001"}``, naming the key by the topic's ``keyed_by``) and ``unsubscribe`` alike;
+``{"type": "snapshot", "view": "fleet"}`` (or ``"view": "node", "key": "leo-001"``): the
+page's current state (``ops.console.snapshots``), asked for on every (re)connect after
+subscribing, so a page that missed events while the socket was down resynchronises.
+Server messages: ``hello``, ``pong``, ``subscribed``/``unsubscribed``, ``snapshot``
+(``{"type": "snapshot", "view", "key", "data"}``), ``error`` and the relayed events
+(``telemetry.fleet``, ``telemetry.update``, ``transfer.progress``, ...).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from ops.console import snapshots
 from ops.edge.access import scopes_for_user
+from ops.edge.exceptions import DomainError
 from zenith.registry import LiveTopic, live_topics
 
 CONSOLE = LiveTopic("console.fleet", auto=True, description="console-wide notices")
@@ -28,6 +35,7 @@ FLEET_GROUP = CONSOLE.group()
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 MAX_SUBSCRIPTIONS = 50
+KEY_PATTERN = re.compile(r"\A[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 
 
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):
@@ -72,6 +80,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "id": content.get("id")})
         elif kind in ("subscribe", "unsubscribe"):
             await self._subscription(kind, content)
+        elif kind == "snapshot":
+            await self._snapshot(content)
         else:
             await self._error(f"unknown message type {kind!r}")
 
@@ -98,6 +108,36 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             self.groups_joined.discard(group)
             self.keyed_joined.discard(group)
         await self.send_json({"type": kind + "d", **reply})
+
+    async def _snapshot(self, content: dict[str, Any]) -> None:
+        view = snapshots.view_named(content.get("view"))
+        key = content.get("key")
+        if view is None:
+            await self._error(f"no snapshot of {content.get('view')!r}")
+            return
+        if view.keyed and not (isinstance(key, str) and KEY_PATTERN.match(key)):
+            await self._error(f"a {view.name} snapshot needs a valid key")
+            return
+        if not view.scopes & self.scopes:
+            await self._error(f"your role may not see {view.name}")
+            return
+        try:
+            # Events for this page queue behind the snapshot (the consumer handles one
+            # message at a time): the page applies the snapshot, then what came after.
+            data = await database_sync_to_async(view.build)(
+                key if view.keyed else None, self.scopes
+            )
+        except DomainError as exc:
+            await self._error(exc.detail)
+            return
+        await self.send_json(
+            {
+                "type": "snapshot",
+                "view": view.name,
+                "key": key if view.keyed else None,
+                "data": data,
+            }
+        )
 
     def _addressed(self, content: dict[str, Any]) -> tuple[LiveTopic | None, Any, dict[str, Any]]:
         keyed = [t for t in live_topics() if t.keyed_by is not None]

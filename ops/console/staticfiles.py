@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import plotly
 from django.contrib.staticfiles.finders import BaseFinder
@@ -39,11 +39,17 @@ class PlotlyFinder(BaseFinder):
             return [Error(f"plotly.js is missing from the plotly package ({package_data()})")]
         return []
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
-        if path != PLOTLY_JS:
-            return []
-        found = str(package_data() / FILE)
-        return [found] if find_all else found
+    @overload
+    def find(self, path: str, find_all: Literal[False] = False) -> str | None: ...
+
+    @overload
+    def find(self, path: str, find_all: Literal[True]) -> list[str]: ...
+
+    def find(self, path: str, find_all: bool = False) -> str | list[str] | None:
+        found = str(package_data() / FILE) if path == PLOTLY_JS else None
+        if find_all:
+            return [found] if found else []
+        return found
 
     def list(self, ignore_patterns: Any) -> Iterator[tuple[str, FileSystemStorage]]:
         yield FILE, self.storage

@@ -1,0 +1,245 @@
+/* The fleet board: tiles updated in place (fixed sizes: nothing reflows).
+ *
+ * Sources: the board embedded in the page and every "fleet" snapshot (on each
+ * (re)connect and every 10 minutes, which also renews the eclipse forecast), live
+ * "telemetry.fleet" (newest values; older ones are ignored) and "contact.state" events.
+ * A one-second tick ages "last seen", flips eclipse markers at their forecast times and
+ * keeps the counts. Gauges mirror ops/console/gauges.py.
+ */
+(function () {
+  "use strict";
+  const Z = window.Zenith;
+  const LATE_S = 60;
+  const STALE_S = 300;
+  const limits = JSON.parse(document.getElementById("fleet-limits").textContent);
+  const tiles = new Map(); // slug -> {el, id, role, metrics, seen, contact, light, changes, alert}
+  const byId = new Map();
+  const stations = new Map(); // id -> {slug, el, busy, antennas}
+  const contacts = new Map(); // contact id -> {craft, station}
+  let filter = "all";
+  let search = "";
+
+  document.querySelectorAll(".tile").forEach((el) => {
+    const t = { el: el, id: Number(el.dataset.id), slug: el.dataset.slug, role: el.dataset.role, name: el.dataset.name,
+      metrics: {}, seen: null, contact: null, light: el.dataset.light || null, changes: [], alert: el.dataset.alert || null,
+      gauges: {} };
+    el.querySelectorAll(".g").forEach((g) => (t.gauges[g.dataset.m] = { el: g, bar: g.querySelector("i"), text: g.querySelector(".gv") }));
+    t.ageEl = el.querySelector(".age");
+    t.contactEl = el.querySelector("[data-contact]");
+    tiles.set(t.slug, t);
+    byId.set(t.id, t);
+  });
+  document.querySelectorAll(".station").forEach((el) => {
+    stations.set(Number(el.dataset.id), { slug: el.dataset.station, el: el, ant: el.querySelector(".ant") });
+  });
+
+  // ---- gauges (as ops/console/gauges.py) ----------------------------------------------
+  function level(name, value) {
+    const l = limits[name];
+    if (!l) return "";
+    const [wl, wh, cl, ch] = l;
+    if ((cl !== null && value <= cl) || (ch !== null && value >= ch)) return "crit";
+    if ((wl !== null && value <= wl) || (wh !== null && value >= wh)) return "warn";
+    return "";
+  }
+  const clamp = (p) => Math.max(0, Math.min(100, p));
+  function gaugeValues(m) {
+    const v = (name) => (m[name] ? m[name][1] : null);
+    const out = {};
+    const soc = v("battery_soc");
+    out.battery = soc === null ? null : [clamp(soc * 100), Math.round(soc * 100) + "%", level("battery_soc", soc)];
+    const pin = v("power_in_w"), draw = v("power_draw_w");
+    if (pin === null || draw === null) out.power = null;
+    else {
+      const net = (pin - draw) / 1000;
+      out.power = [clamp(pin > 0 ? (draw / pin) * 100 : 100), (net >= 0 ? "+" : "") + net.toFixed(1) + "kW", net < 0 ? "warn" : ""];
+    }
+    const temp = v("gpu_temp_c");
+    const top = (limits.gpu_temp_c && limits.gpu_temp_c[3]) || 100;
+    out.gpu_temp = temp === null ? null : [clamp((temp / top) * 100), Math.round(temp) + "°C", level("gpu_temp_c", temp)];
+    const util = v("gpu_util");
+    out.gpu_util = util === null ? null : [clamp(util * 100), Math.round(util * 100) + "%", ""];
+    const used = v("storage_used_bytes"), free = v("storage_free_bytes");
+    if (used === null || free === null || used + free <= 0) out.storage = null;
+    else {
+      const share = used / (used + free);
+      out.storage = [clamp(share * 100), Math.round(share * 100) + "%", share >= 0.95 ? "crit" : share >= 0.85 ? "warn" : ""];
+    }
+    return out;
+  }
+  function drawGauges(t) {
+    const values = gaugeValues(t.metrics);
+    Object.keys(t.gauges).forEach((key) => {
+      const g = t.gauges[key];
+      const val = values[key];
+      const cls = "g " + (val ? val[2] : "none");
+      if (g.el.className !== cls) g.el.className = cls;
+      const width = (val ? val[0].toFixed(0) : 0) + "%";
+      if (g.bar.style.width !== width) g.bar.style.width = width;
+      const text = val ? val[1] : "—";
+      if (g.text.textContent !== text) g.text.textContent = text;
+    });
+  }
+
+  // ---- state changes ------------------------------------------------------------------
+  function applyMetrics(t, metrics) {
+    let changed = false;
+    Object.keys(metrics).forEach((name) => {
+      const pair = metrics[name];
+      const seen = t.metrics[name];
+      if (seen && seen[0] > pair[0]) return; // an older value (a backfill) is not "latest"
+      t.metrics[name] = pair;
+      changed = true;
+      const at = Date.parse(pair[0]);
+      if (!t.seen || at > t.seen) t.seen = at;
+    });
+    if (changed) drawGauges(t);
+  }
+  function setContact(t, station) {
+    t.contact = station || null;
+    t.el.classList.toggle("in-contact", !!station);
+    if (t.contactEl.textContent !== (station || "")) t.contactEl.textContent = station || "";
+  }
+  function setAlert(t, severity) {
+    t.alert = severity || null;
+    if (severity) t.el.dataset.alert = severity;
+    else delete t.el.dataset.alert;
+  }
+  function applyBoard(board) {
+    contacts.clear();
+    (board.contacts || []).forEach((c) => contacts.set(c.id, c));
+    Object.keys(board.nodes).forEach((slug) => {
+      const t = tiles.get(slug);
+      if (!t) return;
+      const n = board.nodes[slug];
+      t.metrics = {};
+      t.seen = null;
+      applyMetrics(t, n.metrics);
+      drawGauges(t);
+      setContact(t, n.contact);
+      t.light = n.light;
+      t.changes = (n.light_changes || []).map(([at, state]) => [Date.parse(at), state]);
+      setAlert(t, n.alert);
+    });
+    Object.keys(board.stations).forEach((slug) => {
+      const s = board.stations[slug];
+      const st = stations.get(s.id);
+      if (st) { st.busy = s.busy; st.antennas = s.antennas; }
+    });
+    drawStations();
+    tick();
+  }
+  function drawStations() {
+    stations.forEach((st) => {
+      if (st.busy === undefined) return;
+      st.ant.textContent = st.busy + "/" + st.antennas;
+      st.el.classList.toggle("busy", st.busy > 0);
+    });
+  }
+
+  // ---- the one-second tick: ages, eclipse markers, filters, counts ---------------------
+  function matches(t) {
+    if (search && !(t.slug.includes(search) || t.name.includes(search))) return false;
+    switch (filter) {
+      case "leo": return t.role !== "geo";
+      case "geo": return t.role === "geo";
+      case "alert": return !!t.alert;
+      case "stale": return t.el.classList.contains("stale") || t.el.classList.contains("never");
+      case "contact": return !!t.contact;
+      case "eclipse": return t.light === "umbra" || t.light === "penumbra";
+      default: return true;
+    }
+  }
+  function tick() {
+    const now = Date.now();
+    const counts = { contact: 0, eclipse: 0, stale: 0, alert: 0 };
+    tiles.forEach((t) => {
+      while (t.changes.length && t.changes[0][0] <= now) t.light = t.changes.shift()[1];
+      const light = t.light === "umbra" || t.light === "penumbra" ? t.light : "";
+      if (t.el.dataset.light !== light) t.el.dataset.light = light;
+      const age = t.seen ? (now - t.seen) / 1000 : null;
+      const stale = age !== null && age >= STALE_S;
+      t.el.classList.toggle("never", age === null);
+      t.el.classList.toggle("late", age !== null && age >= LATE_S && !stale);
+      t.el.classList.toggle("stale", stale);
+      t.el.classList.toggle("los", stale && !t.contact && t.role !== "geo");
+      let text = age === null ? "never" : Z.age(age);
+      if (stale && !t.contact && t.role !== "geo") text = "LOS " + text;
+      if (t.ageEl.textContent !== text) t.ageEl.textContent = text;
+      if (t.contact) counts.contact++;
+      if (light) counts.eclipse++;
+      if (stale && (t.contact || t.role === "geo")) counts.stale++;
+      if (t.alert) counts.alert++;
+      const hidden = !matches(t);
+      if (t.el.hidden !== hidden) t.el.hidden = hidden;
+    });
+    Object.keys(counts).forEach((key) => {
+      const el = document.querySelector('[data-count="' + key + '"]');
+      if (el) el.textContent = counts[key];
+    });
+    document.querySelectorAll(".group").forEach((group) => {
+      const shown = group.querySelectorAll(".tile:not([hidden])").length;
+      group.querySelector("[data-group-count]").textContent = shown;
+      group.hidden = shown === 0;
+    });
+  }
+
+  // ---- live ---------------------------------------------------------------------------
+  Z.live.on("telemetry.fleet", (m) => {
+    Object.keys(m.nodes).forEach((slug) => {
+      const t = tiles.get(slug);
+      if (t) applyMetrics(t, m.nodes[slug]);
+    });
+  });
+  Z.live.on("contact.state", (m) => {
+    const c = m.contact;
+    const t = byId.get(c.spacecraft_id);
+    const st = stations.get(c.station_id);
+    const active = c.state === "in_progress";
+    const known = contacts.get(c.id);
+    if (active && !known) {
+      contacts.set(c.id, c);
+      if (st) st.busy = (st.busy || 0) + 1;
+    } else if (!active && known) {
+      contacts.delete(c.id);
+      if (st) st.busy = Math.max(0, (st.busy || 1) - 1);
+    }
+    if (t) {
+      if (active) setContact(t, st ? st.slug : "?");
+      else if (t.contact && (!st || t.contact === st.slug)) setContact(t, null);
+    }
+    drawStations();
+    tick();
+  });
+  Z.live.onSnapshot("fleet", (m) => applyBoard(m.data));
+  Z.live.snapshot("fleet");
+  setInterval(() => Z.live.refresh("fleet"), 10 * 60 * 1000);
+
+  // ---- controls -----------------------------------------------------------------------
+  document.querySelectorAll("[data-filter]").forEach((button) => {
+    button.addEventListener("click", () => {
+      filter = button.dataset.filter;
+      document.querySelectorAll("[data-filter]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+      tick();
+    });
+  });
+  document.querySelectorAll("[data-density]").forEach((button) => {
+    button.addEventListener("click", () => {
+      document.getElementById("board").classList.toggle("compact", button.dataset.density === "compact");
+      document.querySelectorAll("[data-density]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+      localStorage.setItem("zenith.density", button.dataset.density);
+    });
+  });
+  if (localStorage.getItem("zenith.density") === "compact") {
+    const compact = document.querySelector('[data-density="compact"]');
+    if (compact) compact.click();
+  }
+  const box = document.getElementById("fleet-search");
+  box.addEventListener("input", () => { search = box.value.trim().toLowerCase(); tick(); });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "/" && document.activeElement !== box) { ev.preventDefault(); box.focus(); }
+  });
+
+  applyBoard(JSON.parse(document.getElementById("fleet-data").textContent));
+  setInterval(tick, 1000);
+})();
