@@ -205,6 +205,9 @@
         dispatch("hello", message);
       } else if (message.type === "snapshot") {
         dispatch("snapshot:" + message.view, message);
+        // Subscriptions go out before snapshots on the same socket: once a snapshot is
+        // here, the page is following everything it shows (tests wait for this mark).
+        document.body.dataset.synced = message.view;
       } else if (message.type === "error") {
         console.warn("console socket:", message.detail);
         dispatch("error", message);
