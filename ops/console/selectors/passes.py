@@ -112,7 +112,7 @@ def timeline(*, now: datetime, hours: int = 24) -> Timeline:
     window_passes = pass_selectors.pass_list().filter(aos__lt=end, los__gt=start)
     total = window_passes.count()
     passes = list(window_passes.order_by("aos")) if total <= MAX_PASSES_DRAWN else []
-    contacts = list(contact_selectors.contact_plan(start=start, end=end))
+    contacts = list(contact_selectors.contact_list().filter(end__gt=start, start__lt=end))
     maintenance = list(
         MaintenanceWindow.objects.filter(starts_at__lt=end, ends_at__gt=start).order_by("starts_at")
     )
