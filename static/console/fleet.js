@@ -1,7 +1,7 @@
 /* The fleet board: tiles updated in place (fixed sizes: nothing reflows).
  *
  * Sources: the board embedded in the page and every "fleet" snapshot (on each
- * (re)connect and every 10 minutes, which also renews the eclipse forecast), live
+ * (re)connect and every 10 minutes, which renews the hour of eclipse forecast), live
  * "telemetry.fleet" (newest values; older ones are ignored) and "contact.state" events.
  * A one-second tick ages "last seen", flips eclipse markers at their forecast times and
  * keeps the counts. Gauges mirror ops/console/gauges.py.
@@ -106,19 +106,22 @@
     else delete t.el.dataset.alert;
   }
   function applyBoard(board) {
+    const now = Date.parse(board.now);
     contacts.clear();
     (board.contacts || []).forEach((c) => contacts.set(c.id, c));
     Object.keys(board.nodes).forEach((slug) => {
       const t = tiles.get(slug);
       if (!t) return;
       const n = board.nodes[slug];
+      const metrics = {};
+      Object.keys(n.m).forEach((name) => (metrics[name] = [(n.mt && n.mt[name]) || n.seen, n.m[name]]));
       t.metrics = {};
       t.seen = null;
-      applyMetrics(t, n.metrics);
+      applyMetrics(t, metrics);
       drawGauges(t);
       setContact(t, n.contact);
       t.light = n.light;
-      t.changes = (n.light_changes || []).map(([at, state]) => [Date.parse(at), state]);
+      t.changes = (n.lc || []).map(([s, state]) => [now + s * 1000, state]);
       setAlert(t, n.alert);
     });
     Object.keys(board.stations).forEach((slug) => {

@@ -70,7 +70,7 @@ def test_fleet_page_groups_tiles_and_marks_contact_maintenance_and_values() -> N
         html.split('id="fleet-data" type="application/json">')[1].split("</script>")[0]
     )
     assert data["nodes"]["leo-001"]["contact"] == "svalbard"
-    assert data["nodes"]["leo-001"]["metrics"]["battery_soc"][1] == 0.81
+    assert data["nodes"]["leo-001"]["m"]["battery_soc"] == 0.81
     assert data["nodes"]["leo-002"]["light"] in ("sunlit", "penumbra", "umbra")
     assert data["nodes"]["geo-hub-1"]["light"] is None  # no orbit loaded
     assert {c["spacecraft_id"] for c in data["contacts"]} == {fleet.crafts[0].pk}

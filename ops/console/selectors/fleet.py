@@ -185,23 +185,31 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
+def _node_json(tile: Tile, now: datetime) -> dict[str, Any]:
+    seen = iso(tile.last_seen)
+    values = {name: value for name, (_ts, value) in tile.values.items()}
+    # Most metrics of a node share the newest sample's time: only the others carry theirs.
+    times = {name: iso(ts) for name, (ts, _v) in tile.values.items() if iso(ts) != seen}
+    return {
+        "id": tile.id,
+        "seen": seen,
+        "m": values,
+        "mt": times,
+        "contact": tile.contact,
+        "next_aos": iso(tile.next_aos),
+        "light": tile.light,
+        # Light changes as whole seconds after ``now`` (compact: 500 nodes, several each).
+        "lc": [[round((at - now).total_seconds()), state] for at, state in tile.light_changes],
+        "alert": tile.alert,
+    }
+
+
 def board_json(board: FleetBoard) -> dict[str, Any]:
     """The board as the fleet page's script applies it (page load and every snapshot)."""
     return {
         "now": iso(board.now),
         "horizon": iso(board.horizon),
-        "nodes": {
-            t.slug: {
-                "id": t.id,
-                "metrics": {name: [iso(ts), value] for name, (ts, value) in t.values.items()},
-                "contact": t.contact,
-                "next_aos": iso(t.next_aos),
-                "light": t.light,
-                "light_changes": [[iso(at), state] for at, state in t.light_changes],
-                "alert": t.alert,
-            }
-            for t in board.tiles
-        },
+        "nodes": {t.slug: _node_json(t, board.now) for t in board.tiles},
         "stations": {
             s.slug: {
                 "id": s.id,

@@ -9,14 +9,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from ops.console import gauges
-
 register = template.Library()
-
-
-@register.simple_tag
-def tile_gauges(tile: Any, metrics: dict[str, Any]) -> list[gauges.Gauge]:
-    return gauges.tile_gauges({k: v for k, (_t, v) in tile.values.items()}, metrics)
 
 
 @register.filter

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from ops.console.access import console_page, page_scopes
 from ops.console.selectors import fleet
+from ops.console.tiles import tiles_html
 from ops.console.views.common import page
 from zenith.registry import console_sections
 
@@ -20,19 +22,26 @@ def home(request: HttpRequest) -> HttpResponse:
         name: [m.warn_low, m.warn_high, m.crit_low, m.crit_high]
         for name, m in board.metrics.items()
     }
+    groups = [
+        {
+            "role": role,
+            "title": title,
+            "count": len(tiles),
+            # Escaped field by field in ops.console.tiles.
+            "html": mark_safe(tiles_html(tiles, board.metrics)),  # noqa: S308
+        }
+        for role, title, tiles in (
+            ("leo", "LEO compute nodes", board.leo),
+            ("geo", "GEO hubs", board.geo),
+        )
+        if tiles
+    ]
     return page(
         request,
         "console/fleet.html",
         {
             "board": board,
-            "groups": [
-                group
-                for group in (
-                    {"role": "leo", "title": "LEO compute nodes", "tiles": board.leo},
-                    {"role": "geo", "title": "GEO hubs", "tiles": board.geo},
-                )
-                if group["tiles"]
-            ],
+            "groups": groups,
             "board_json": fleet.board_json(board),
             "limits": limits,
         },
