@@ -45,13 +45,18 @@ def seed(nodes: int) -> None:
     now = timezone.now().replace(microsecond=0)
     stations = [
         services.station_create(
-            slug=f"gs-{i}", name=f"Station {i}", latitude_deg=-60 + 24 * i, longitude_deg=-170 + 60 * i
+            slug=f"gs-{i}",
+            name=f"Station {i}",
+            latitude_deg=-60 + 24 * i,
+            longitude_deg=-170 + 60 * i,
         )
         for i in range(6)
     ]
     crafts = []
     for i in range(nodes):
-        craft = services.spacecraft_create(slug=f"leo-{i + 1:03d}", name=f"LEO {i + 1}", norad_id=90000 + i)
+        craft = services.spacecraft_create(
+            slug=f"leo-{i + 1:03d}", name=f"LEO {i + 1}", norad_id=90000 + i
+        )
         l1, l2 = format_tle(
             norad_id=90000 + i,
             epoch=now,
@@ -62,7 +67,9 @@ def seed(nodes: int) -> None:
             mean_anomaly_deg=(i * 37.0) % 360,
             mean_motion_rev_per_day=15.1,
         )
-        orbit_set = services.orbit_set_load_tle(spacecraft=craft, line1=l1, line2=l2, source="bench").orbit_set
+        orbit_set = services.orbit_set_load_tle(
+            spacecraft=craft, line1=l1, line2=l2, source="bench"
+        ).orbit_set
         crafts.append((craft, orbit_set))
     for k in range(0, nodes, 100):
         samples = Samples()
@@ -75,13 +82,26 @@ def seed(nodes: int) -> None:
     for i, (craft, orbit_set) in enumerate(crafts):
         aos = now + timedelta(minutes=(i * 3) % 600 - 5)
         p = Pass.objects.create(
-            spacecraft=craft, station=stations[i % 6], orbit_set=orbit_set, aos=aos,
-            tca=aos + timedelta(minutes=4), los=aos + timedelta(minutes=8), max_elevation_deg=40,
-            aos_azimuth_deg=0, tca_azimuth_deg=90, los_azimuth_deg=180, predicted_at=now,
+            spacecraft=craft,
+            station=stations[i % 6],
+            orbit_set=orbit_set,
+            aos=aos,
+            tca=aos + timedelta(minutes=4),
+            los=aos + timedelta(minutes=8),
+            max_elevation_deg=40,
+            aos_azimuth_deg=0,
+            tca_azimuth_deg=90,
+            los_azimuth_deg=180,
+            predicted_at=now,
         )
         Contact.objects.create(
-            spacecraft=craft, station=p.station, pass_ref=p, start=p.aos, end=p.los,
-            state="scheduled", state_changed_at=now,
+            spacecraft=craft,
+            station=p.station,
+            pass_ref=p,
+            start=p.aos,
+            end=p.los,
+            state="scheduled",
+            state_changed_at=now,
         )
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
     user.groups.add(Group.objects.get(name="operator"))
@@ -118,15 +138,37 @@ def main() -> None:
     fleet = measure(client, "/", args.repeat)
     registry = measure(client, "/registry/", args.repeat)
     rows = [
-        ["fleet page /", f"{fleet[0] * 1000:.0f}", f"{fleet[1] * 1000:.0f}", f"{fleet[2] / 1e3:.0f}", f"{fleet[3] / 1e3:.0f}"],
-        ["registry /registry/ (baseline)", f"{registry[0] * 1000:.0f}", f"{registry[1] * 1000:.0f}", f"{registry[2] / 1e3:.0f}", f"{registry[3] / 1e3:.0f}"],
-        ["ratio fleet / baseline", f"{fleet[0] / registry[0]:.2f}", f"{fleet[1] / registry[1]:.2f}", f"{fleet[2] / registry[2]:.2f}", f"{fleet[3] / registry[3]:.2f}"],
+        [
+            "fleet page /",
+            f"{fleet[0] * 1000:.0f}",
+            f"{fleet[1] * 1000:.0f}",
+            f"{fleet[2] / 1e3:.0f}",
+            f"{fleet[3] / 1e3:.0f}",
+        ],
+        [
+            "registry /registry/ (baseline)",
+            f"{registry[0] * 1000:.0f}",
+            f"{registry[1] * 1000:.0f}",
+            f"{registry[2] / 1e3:.0f}",
+            f"{registry[3] / 1e3:.0f}",
+        ],
+        [
+            "ratio fleet / baseline",
+            f"{fleet[0] / registry[0]:.2f}",
+            f"{fleet[1] / registry[1]:.2f}",
+            f"{fleet[2] / registry[2]:.2f}",
+            f"{fleet[3] / registry[3]:.2f}",
+        ],
     ]
-    print(f"\nconsole pages, {args.nodes} nodes, {args.repeat} requests each (server time, in process)")
+    print(
+        f"\nconsole pages, {args.nodes} nodes, {args.repeat} requests each (server time, in process)"
+    )
     print(table(rows, ["page", "median ms", "p90 ms", "kB", "kB gzip"]))
     scripts = ["console/console.js", "console/fleet.js", "console/console.css"]
     static = sum(Path(finders.find(s)).stat().st_size for s in scripts)
-    print(f"\nfleet page's own scripts and styles (cached after the first load): {static / 1e3:.0f} kB")
+    print(
+        f"\nfleet page's own scripts and styles (cached after the first load): {static / 1e3:.0f} kB"
+    )
     ok_time, ok_size = fleet[0] < 0.300, fleet[2] < 1_000_000
     print(
         f"targets: server time < 300 ms: {'met' if ok_time else 'MISSED'} ({fleet[0] * 1000:.0f} ms); "
