@@ -162,7 +162,12 @@ if REDIS_URL:
         "default": {
             # The pub/sub layer fans out ~14x faster than the core layer (DESIGN.md).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Redis pub/sub channels ignore the database number: deployments (or test runs)
+            # sharing one Redis keep their live events apart by prefix.
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "zenith") or "zenith",
+            },
         }
     }
 else:
@@ -311,7 +316,7 @@ ZENITH_METRICS_PUBLIC = env_bool("ZENITH_METRICS_PUBLIC", False)
 # Live events to console sockets: at most this many a second per topic and key
 # (ops.edge.live). TELEMETRY_LIVE_HZ is the name it had before.
 ZENITH_LIVE_HZ = env_float(
-    "ZENITH_LIVE_HZ", env_float("TELEMETRY_LIVE_HZ", 4.0, minimum=0.1), minimum=0.1
+    "ZENITH_LIVE_HZ", env_float("TELEMETRY_LIVE_HZ", 10.0, minimum=0.1), minimum=0.1
 )
 # --- scheduling ---------------------------------------------------------------------
 # UT1-UTC and leap seconds; the bundled table is used when unset (manage.py update_eop).
