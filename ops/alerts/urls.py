@@ -1,0 +1,14 @@
+"""Alert API routes, included under /api/v1/ by the wiring."""
+
+from django.urls import URLPattern, URLResolver, include, path
+from rest_framework.routers import SimpleRouter
+
+from ops.alerts.api import alerts, audit, rules
+
+router = SimpleRouter(trailing_slash=False)
+# Named resources under /alerts/ first: alert ids are digits only, so these never clash.
+router.register("alerts/audit", audit.AuditViewSet, basename="alert-audit")
+router.register("alerts/rules", rules.RuleViewSet, basename="alert-rule")
+router.register("alerts", alerts.AlertViewSet, basename="alert")
+
+urlpatterns: list[URLPattern | URLResolver] = [path("", include(router.urls))]
