@@ -3,12 +3,16 @@
 from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.routers import SimpleRouter
 
-from ops.alerts.api import alerts, audit, rules
+from ops.alerts.api import alerts, audit, notify, rules
 
 router = SimpleRouter(trailing_slash=False)
 # Named resources under /alerts/ first: alert ids are digits only, so these never clash.
 router.register("alerts/audit", audit.AuditViewSet, basename="alert-audit")
 router.register("alerts/rules", rules.RuleViewSet, basename="alert-rule")
+router.register("alerts/deliveries", notify.DeliveryViewSet, basename="alert-delivery")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
 
-urlpatterns: list[URLPattern | URLResolver] = [path("", include(router.urls))]
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("alerts/oncall", notify.OnCallView.as_view(), name="alert-oncall"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,99 @@
+"""Notification reads: who is on call (rotations in their time zone, overrides first),
+people's addresses, the delivery log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, QuerySet
+
+from ops.alerts.models import Delivery, DeliveryAttempt, Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class OnCall:
+    schedule: str
+    time_zone: str
+    username: str | None
+    via: str  # "override", the rotation's name, or "" when nobody is
+    since: datetime | None
+    until: datetime | None
+
+
+def oncall_at(*, schedule: Schedule, at: datetime) -> OnCall:
+    """Who is on call for ``schedule`` at ``at``: an override covering ``at`` (the newest
+    wins), else the highest layer of rotation that has begun. Handoffs happen at the
+    rotation's local ``handoff_time`` in the schedule's time zone (so across a DST change
+    the handoff stays at 09:00 on the wall clock)."""
+    overrides = [o for o in schedule.overrides.all() if o.starts_at <= at < o.ends_at]
+    if overrides:
+        chosen = max(overrides, key=lambda o: (o.created_at, o.pk))
+        return OnCall(
+            schedule.name,
+            schedule.time_zone,
+            chosen.username,
+            "override",
+            chosen.starts_at,
+            chosen.ends_at,
+        )
+    zone = ZoneInfo(schedule.time_zone)
+    local = at.astimezone(zone)
+    for rotation in sorted(schedule.rotations.all(), key=lambda r: (-r.layer, r.pk)):
+        people = [str(p) for p in rotation.participants if p]
+        begins = datetime.combine(rotation.start_date, rotation.handoff_time, tzinfo=zone)
+        if not people or local < begins:
+            continue
+        days = (local.date() - rotation.start_date).days
+        if local.timetz().replace(tzinfo=None) < rotation.handoff_time:
+            days -= 1
+        shift = days // rotation.shift_days
+        first_day = rotation.start_date + timedelta(days=shift * rotation.shift_days)
+        since = datetime.combine(first_day, rotation.handoff_time, tzinfo=zone)
+        until = datetime.combine(
+            first_day + timedelta(days=rotation.shift_days), rotation.handoff_time, tzinfo=zone
+        )
+        return OnCall(
+            schedule.name,
+            schedule.time_zone,
+            people[shift % len(people)],
+            rotation.name,
+            since,
+            until,
+        )
+    return OnCall(schedule.name, schedule.time_zone, None, "", None, None)
+
+
+def oncall_now(*, at: datetime, schedule_name: str | None = None) -> list[OnCall]:
+    schedules = Schedule.objects.prefetch_related("rotations", "overrides").order_by("name")
+    if schedule_name:
+        schedules = schedules.filter(name=schedule_name)
+    return [oncall_at(schedule=s, at=at) for s in schedules]
+
+
+def emails_of(usernames: list[str]) -> dict[str, str]:
+    """username -> e-mail address, for people who have one."""
+    users = get_user_model().objects.filter(username__in=usernames, is_active=True)
+    return {u: e for u, e in users.values_list("username", "email") if e}
+
+
+def delivery_list(
+    *,
+    state: str | None = None,
+    alert_id: int | None = None,
+    allowed_spacecraft_ids: frozenset[int] | None = None,
+) -> QuerySet[Delivery]:
+    qs = (
+        Delivery.objects.select_related("notification", "channel")
+        .prefetch_related(Prefetch("log", queryset=DeliveryAttempt.objects.order_by("number")))
+        .order_by("-id")
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if alert_id is not None:
+        qs = qs.filter(notification__alert_id=alert_id)
+    if allowed_spacecraft_ids is not None:
+        qs = qs.filter(notification__alert__spacecraft_id__in=allowed_spacecraft_ids)
+    return qs
