@@ -14,5 +14,6 @@ router.register("alerts", alerts.AlertViewSet, basename="alert")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("alerts/oncall", notify.OnCallView.as_view(), name="alert-oncall"),
+    path("alerts/visibility", notify.VisibilityView.as_view(), name="alert-visibility"),
     path("", include(router.urls)),
 ]

@@ -19,8 +19,10 @@ from ops.alerts.api import ACT, READ, params
 from ops.alerts.models import Delivery, DeliveryAttempt, DeliveryState
 from ops.alerts.selectors import notify as selectors
 from ops.alerts.services import delivery as services
+from ops.alerts.services import staleness
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id
+from ops.fleet.models import Spacecraft
 
 
 class AttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):
@@ -117,3 +119,30 @@ class OnCallView(APIView):
         at = params.query_time(request, "at") or timezone.now()
         found = selectors.oncall_now(at=at, schedule_name=request.query_params.get("schedule"))
         return Response(OnCallSerializer(found, many=True).data)
+
+
+class VisibilitySerializer(serializers.Serializer[Any]):
+    spacecraft = serializers.CharField()
+    role = serializers.CharField()
+    status = serializers.CharField(help_text="ok, stale, los (expected silence), aos_no_telemetry")
+    in_contact = serializers.BooleanField()
+    last_seen = serializers.DateTimeField(allow_null=True)
+
+
+class VisibilityView(APIView):
+    """Link status per spacecraft, pass-aware: LEO silence outside contacts is ``los``."""
+
+    read_scopes = READ
+
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, description="ISO 8601; default now")],
+        responses=VisibilitySerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        at = params.query_time(request, "at") or timezone.now()
+        found = staleness.visibility_now(now=at)
+        allowed = request_spacecraft_ids(request)
+        if allowed is not None:
+            slugs = set(Spacecraft.objects.filter(pk__in=allowed).values_list("slug", flat=True))
+            found = [v for v in found if v.spacecraft in slugs]
+        return Response(VisibilitySerializer(found, many=True).data)

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from ops.alerts.models import Delivery, DeliveryAttempt, Schedule
+from ops.fleet.models import Role, Spacecraft
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +98,40 @@ def delivery_list(
     if allowed_spacecraft_ids is not None:
         qs = qs.filter(notification__alert__spacecraft_id__in=allowed_spacecraft_ids)
     return qs
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    spacecraft: str
+    role: str
+    status: str  # "ok", "stale", "los" (expected silence), "aos_no_telemetry"
+    in_contact: bool
+    last_seen: datetime | None
+
+
+def node_visibility(
+    *,
+    now: datetime,
+    last_seen: dict[int, datetime],
+    in_contact: set[int],
+    geo_stale_s: float,
+    aos_grace_s: float,
+    contact_start: dict[int, datetime],
+) -> list[Visibility]:
+    """Each active spacecraft's link status as the on-call engineer should read it:
+    a LEO node out of contact is ``los`` (expected), never stale."""
+    out: list[Visibility] = []
+    for node in Spacecraft.objects.filter(active=True).order_by("slug"):
+        seen = last_seen.get(node.pk)
+        if node.role == Role.GEO:
+            fresh = seen is not None and (now - seen).total_seconds() <= geo_stale_s
+            status = "ok" if fresh else "stale"
+        elif node.pk not in in_contact:
+            status = "los"
+        else:
+            start = contact_start[node.pk]
+            heard = seen is not None and seen >= start
+            late = (now - start).total_seconds() > aos_grace_s
+            status = "ok" if heard or not late else "aos_no_telemetry"
+        out.append(Visibility(node.slug, node.role, status, node.pk in in_contact, seen))
+    return out

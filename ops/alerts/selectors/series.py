@@ -4,6 +4,7 @@ the table name is a constant, every value a bound parameter)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -79,3 +80,37 @@ def next_stored_after(node_id: int, metric_ids: list[int], after: datetime) -> d
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def heard_since(
+    checks: list[tuple[int, datetime]], metric_ids: list[int] | None = None
+) -> set[int]:
+    """Which of ``checks`` (node id, since) have a sample at or after ``since`` (of one of
+    ``metric_ids`` when given): their indices. One query; each check is an index probe."""
+    if not checks:
+        return set()
+    metric_filter = "AND s.metric_id = ANY(%s)" if metric_ids is not None else ""
+    params: list[Any] = [[n for n, _ in checks], [t for _, t in checks]]
+    if metric_ids is not None:
+        params.append(metric_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT k.i FROM unnest(%s::int4[], %s::timestamptz[]) WITH ORDINALITY
+                    AS k(n, t, i)
+                WHERE EXISTS (SELECT 1 FROM {RAW_TABLE} s
+                              WHERE s.node_id = k.n AND s.time >= k.t {metric_filter})""",  # noqa: S608
+            params,
+        )
+        return {int(i) - 1 for (i,) in cursor.fetchall()}
+
+
+def last_seen(node_ids: list[int], *, since: datetime) -> dict[int, datetime]:
+    """Newest sample time per node, looking back to ``since`` only."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT n.id, (SELECT max(s.time) FROM {RAW_TABLE} s
+                              WHERE s.node_id = n.id AND s.time >= %s)
+                FROM unnest(%s::int4[]) AS n(id)""",  # noqa: S608
+            [since, node_ids],
+        )
+        return {int(n): t for n, t in cursor.fetchall() if t is not None}
