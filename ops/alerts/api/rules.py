@@ -6,12 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ops.alerts import rulefiles
 from ops.alerts.api import ACT, READ
+from ops.alerts.exceptions import InvalidRulesFile
 from ops.alerts.models import Condition, EscalationPolicy, LosPolicy, Rule, ScopeKind, Severity
 from ops.alerts.selectors import alerts as selectors
 from ops.alerts.services import rules as services
@@ -77,6 +82,21 @@ class RuleEditSerializer(RuleSerializer):
         read_only_fields = ["key", *RuleSerializer.Meta.read_only_fields]
 
 
+class RawParser(BaseParser):
+    """Leaves the body to the view (YAML is parsed with line numbers by ``rulefiles``)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        return None
+
+
+class ImportResultSerializer(serializers.Serializer[Any]):
+    created = serializers.ListField(child=serializers.CharField())
+    updated = serializers.ListField(child=serializers.CharField())
+    unchanged = serializers.ListField(child=serializers.CharField())
+
+
 class RuleViewSet(viewsets.ModelViewSet):
     """Limit rules, by key. Levels: ``[{"severity", "low"?, "high"?}]``; rates per second."""
 
@@ -87,6 +107,7 @@ class RuleViewSet(viewsets.ModelViewSet):
     read_scopes = READ
     write_scopes = ACT
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+    action_scopes = {"import_yaml": ACT, "export_yaml": READ}
 
     def get_queryset(self) -> QuerySet[Rule]:
         return selectors.rule_list(metric=self.request.query_params.get("metric") or None)
@@ -117,6 +138,35 @@ class RuleViewSet(viewsets.ModelViewSet):
             rule=rule, values=values, actor=actor_name(request), comment=comment
         )
         return Response(RuleSerializer(rule).data)
+
+    @extend_schema(
+        request={"application/yaml": OpenApiTypes.STR},
+        responses=ImportResultSerializer,
+        description="Create or update rules from a YAML document (the format of "
+        "``manage.py alert_rules``), by key, all or nothing: any problem answers 400 with "
+        "every one named ``request:<line>: rules[i].<field>`` and nothing is stored.",
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[RawParser])
+    def import_yaml(self, request: Request) -> Response:
+        check_unrestricted(allowed_spacecraft_ids=request_spacecraft_ids(request), action="rules")
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRulesFile("not UTF-8", fields={"body": "UTF-8 YAML"}) from None
+        specs, errors = rulefiles.parse(text, name="request")
+        if errors:
+            first = next(iter(errors.items()))
+            raise InvalidRulesFile(f"{first[0]}: {first[1]}", fields=errors)
+        done = services.rules_apply(
+            specs=[(s.key, s.values) for s in specs], actor=actor_name(request)
+        )
+        return Response(ImportResultSerializer(done).data)
+
+    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"], url_path="export")
+    def export_yaml(self, request: Request) -> HttpResponse:
+        text = rulefiles.dump(list(selectors.rule_list()))
+        return HttpResponse(text, content_type="application/yaml")
 
     @extend_schema(description="Delete a rule; its alerts and its audit history stay.")
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

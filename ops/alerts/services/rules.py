@@ -245,3 +245,21 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
         k: (v if isinstance(v, str | int | float | bool | list | dict | None) else str(v))
         for k, v in values.items()
     }
+
+
+def rules_apply(
+    *, specs: list[tuple[str, dict[str, Any]]], actor: str, comment: str = ""
+) -> dict[str, list[str]]:
+    """Create or update rules by key, all in one transaction (a file is applied whole or
+    not at all); unchanged rules are not touched, so applying twice changes nothing."""
+    done: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    with transaction.atomic():
+        for key, values in specs:
+            current = Rule.objects.select_for_update().filter(key=key).first()
+            if current is None:
+                rule_create(key=key, values=values, actor=actor)
+                done["created"].append(key)
+                continue
+            _rule, changed = rule_update(rule=current, values=values, actor=actor, comment=comment)
+            done["updated" if changed else "unchanged"].append(key)
+    return done
