@@ -20,3 +20,4 @@ bench:      ## benchmarks under bench/ (figures and ratios to a same-run baselin
 	.venv/bin/python bench/passes.py
 	.venv/bin/python bench/ingest.py
 	.venv/bin/python bench/plan.py
+	.venv/bin/python bench/alerts.py

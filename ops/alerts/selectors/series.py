@@ -3,7 +3,8 @@ the table name is a constant, every value a bound parameter)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,41 +20,61 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
 
-def previous_stored(keys: Ints, first_s: Floats) -> tuple[Floats, Floats]:
-    """The newest stored sample before each series' first sample in the batch (NaN when
-    none within a day: a counter that silent restarts its rate, as the rollups do)."""
-    metric_ids = (keys >> _SHIFT).tolist()
-    node_ids = (keys & _LOW).tolist()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT k.i, extract(epoch FROM p.time), p.value
-                FROM unnest(%s::int4[], %s::int4[], %s::float8[]) WITH ORDINALITY
-                     AS k(n, m, t, i)
-                CROSS JOIN LATERAL (
-                    SELECT s.time, s.value FROM {RAW_TABLE} s
-                    WHERE s.node_id = k.n AND s.metric_id = k.m
-                      AND s.time < to_timestamp(k.t)
-                      AND s.time >= to_timestamp(k.t) - interval '1 day'
-                    ORDER BY s.time DESC LIMIT 1) p""",  # noqa: S608
-            [node_ids, metric_ids, first_s.tolist()],
-        )
-        found = cursor.fetchall()
-    times = np.full(keys.size, np.nan)
-    values = np.full(keys.size, np.nan)
-    for i, t, v in found:
-        times[int(i) - 1], values[int(i) - 1] = float(t), float(v)
-    return times, values
+_BUSY = (
+    "ARRAY(SELECT (rule_id << 32) | spacecraft_id FROM alerts_rulestate "
+    "WHERE pending_count > 0 OR alert_id IS NOT NULL)"
+)
+_VERSION = "(SELECT version FROM alerts_rulesetversion WHERE id = 1)"
+# Keys and times travel as one comma-separated string each: psycopg (client-side binding,
+# as Django uses it) quotes a list element by element, which costs more than the query.
+_PREVIOUS = f"""
+    SELECT array_agg(k.i - 1 ORDER BY k.i), array_agg(extract(epoch FROM p.time) ORDER BY k.i),
+           array_agg(p.value ORDER BY k.i)
+    FROM unnest(string_to_array(%s, ',')::int8[], string_to_array(%s, ',')::float8[])
+         WITH ORDINALITY AS k(key, t, i)
+    CROSS JOIN LATERAL (
+        SELECT s.time, s.value FROM {RAW_TABLE} s
+        WHERE s.node_id = (k.key & 4294967295)::int4 AND s.metric_id = (k.key >> 32)::int4
+          AND s.time < to_timestamp(k.t)
+          AND s.time >= to_timestamp(k.t) - interval '1 hour'
+          AND s.time >= %s::timestamptz
+        ORDER BY s.time DESC LIMIT 1) p"""  # noqa: S608 - a constant table name
 
 
-def busy_states(node_ids: Ints) -> set[tuple[int, int]]:
-    """(rule id, node id) of states that are not at rest, for the batch's nodes."""
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int
+    busy: Ints  # (rule id << 32) | node id of every state not at rest
+    prev_t: Floats  # per rate series asked for: its sample before the batch (NaN: none)
+    prev_v: Floats
+
+
+def snapshot(rate_keys: Ints, first_s: Floats) -> Snapshot:
+    """What the ingest path reads, in one round trip (its fixed cost per batch): the
+    rule-set version, the busy (rule, node) states (few: pending hold-fors and open
+    occurrences), and for each rate series the newest stored sample before the batch's
+    first one, within an hour (a counter silent longer restarts its rate, as in the
+    rollups). The constant lower bound lets TimescaleDB skip old chunks when planning."""
+    prev_t = np.full(rate_keys.size, np.nan)
+    prev_v = np.full(rate_keys.size, np.nan)
+    if rate_keys.size:
+        floor = datetime.fromtimestamp(float(first_s.min()) - 3600.0, tz=UTC)
+        sql = f"SELECT {_VERSION}, {_BUSY}, f.* FROM ({_PREVIOUS}) AS f"  # noqa: S608
+        params: list[Any] = [
+            ",".join(map(str, rate_keys.tolist())),
+            ",".join(map(repr, first_s.tolist())),
+            floor,
+        ]
+    else:
+        sql, params = f"SELECT {_VERSION}, {_BUSY}, NULL, NULL, NULL", []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT rule_id, spacecraft_id FROM alerts_rulestate "
-            "WHERE spacecraft_id = ANY(%s) AND (pending_count > 0 OR alert_id IS NOT NULL)",
-            [node_ids.tolist()],
-        )
-        return {(int(r), int(n)) for r, n in cursor.fetchall()}
+        cursor.execute(sql, params)
+        version, busy, found_i, found_t, found_v = cursor.fetchone()
+    if found_i:
+        index = np.array(found_i, dtype=np.int64)
+        prev_t[index] = np.array(found_t, dtype=np.float64)
+        prev_v[index] = np.array(found_v, dtype=np.float64)
+    return Snapshot(int(version or 0), np.array(busy or [], dtype=np.int64), prev_t, prev_v)
 
 
 def newest_stored_before(

@@ -31,20 +31,20 @@ from django.db import connection
 from ops.alerts import limits
 from ops.alerts.models import SEVERITY_RANK, Alert, AlertState, RuleState, Source
 from ops.alerts.selectors import series
-from ops.alerts.services import lifecycle
+from ops.alerts.services import joins, lifecycle
 from ops.alerts.services.ruleset import (
-    KIND_COUNTER_RATE,
     KIND_NO_DATA,
-    KIND_RATE,
     Compiled,
     RuleSet,
+    cached_ruleset,
     current_ruleset,
 )
 from telemetry.observers import Ingested
 
 ACTOR = "rules"
 _SHIFT = np.int64(32)
-_LOW = np.int64(0xFFFFFFFF)
+_NO_KEYS = np.zeros(0, dtype=np.int64)
+_NO_TIMES = np.zeros(0, dtype=np.float64)
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -61,61 +61,52 @@ def evaluate_ingest(*, ingested: Ingested) -> Evaluated:
     batch = ingested.batch
     if not batch.values:
         return Evaluated(0, 0, 0)
-    ruleset = current_ruleset(node_ids=frozenset(ingested.node_slugs))
-    if not ruleset.rules:
-        return Evaluated(0, 0, 0)
-    watched = [mid for mid, name in ingested.metric_names.items() if ruleset.for_metric(name)]
-    if not watched:
-        return Evaluated(0, 0, 0)
-    metric_all = np.fromiter(batch.metric_ids, dtype=np.int64, count=len(batch.metric_ids))
-    rows = np.flatnonzero(np.isin(metric_all, watched))
-    if rows.size == 0:
-        return Evaluated(0, 0, 0)
-    metrics = metric_all[rows]
-    nodes = np.fromiter(batch.node_ids, dtype=np.int64, count=len(batch.node_ids))[rows]
-    values = np.fromiter(batch.values, dtype=np.float64, count=len(batch.values))[rows]
-
-    # Join samples to rules: every (sample, rule) pair becomes one row.
-    keys = (metrics << _SHIFT) | nodes
-    unique, inverse = np.unique(keys, return_inverse=True)
-    names = ingested.metric_names
-    lists = [
-        ruleset.for_pair(int(k >> _SHIFT), names[int(k >> _SHIFT)], int(k & _LOW)) for k in unique
-    ]
-    lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-    per_row = lens[inverse]
-    total = int(per_row.sum())
-    if total == 0:
-        return Evaluated(0, 0, 0)
-    flat = np.concatenate(lists)
-    starts = np.cumsum(lens) - lens
-    sample_of = np.repeat(np.arange(rows.size), per_row)
-    offset = np.arange(total) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-    rule_of = flat[np.repeat(starts[inverse], per_row) + offset]
-
-    kind = ruleset.kind[rule_of]
-    value = values[sample_of]
-    times_s: Floats | None = None
-    if ruleset.has_rates and np.any((kind == KIND_COUNTER_RATE) | (kind == KIND_RATE)):
-        times_s = np.fromiter(
-            (batch.times[i].timestamp() for i in rows), dtype=np.float64, count=rows.size
+    node_ids = frozenset(ingested.node_slugs)
+    # Optimistic: join with the cached rules, then read the version with everything else
+    # in one round trip; a rule edit since (rare) means one more pass with the new rules.
+    ruleset = cached_ruleset(version=None, node_ids=node_ids) or current_ruleset(node_ids=node_ids)
+    for _attempt in range(3):
+        joined = (
+            joins.join(
+                ruleset,
+                metric_ids=batch.metric_ids,
+                node_ids=batch.node_ids,
+                values=batch.values,
+                times=batch.times,
+                metric_names=ingested.metric_names,
+            )
+            if ruleset.rules
+            else None
         )
-        value = _with_rates(value, kind, sample_of, keys, times_s, values)
+        rate_keys = joined.rate_keys if joined is not None else _NO_KEYS
+        first_s = joined.rate_first_s if joined is not None else _NO_TIMES
+        snap = series.snapshot(rate_keys, first_s)
+        if snap.version == ruleset.version:
+            break
+        ruleset = current_ruleset(node_ids=node_ids, version=snap.version)
+    if joined is None:
+        return Evaluated(0, 0, 0)
+    rows, metrics, sample_of, rule_of = (
+        joined.rows,
+        joined.metrics,
+        joined.sample_of,
+        joined.rule_of,
+    )
+    names = ingested.metric_names
+    total = int(rule_of.size)
+    value = joins.values_with_rates(joined, snap.prev_t, snap.prev_v)
+    kind = joined.kind
     ranks = limits.breach_ranks(value, ruleset.high[rule_of], ruleset.low[rule_of])
     clears = limits.clear_mask(value, ruleset.clear_low[rule_of], ruleset.clear_high[rule_of])
     # no_data rules only ever clear on data; NaN rates (no previous sample) neither
     # breach nor clear.
     clears = np.where(kind == KIND_NO_DATA, True, clears & ~np.isnan(value))
 
-    pair_nodes = nodes[sample_of]
-    busy = series.busy_states(np.unique(nodes))
-    rule_ids = np.fromiter((c.rule.pk for c in ruleset.rules), dtype=np.int64)
-    row_rule_ids = rule_ids[rule_of]
-    pair_keys = (row_rule_ids << _SHIFT) | pair_nodes
+    pair_nodes = joined.nodes[sample_of]
+    pair_keys = (ruleset.rule_ids[rule_of] << _SHIFT) | pair_nodes
     hot = ranks > 0
-    if busy:
-        busy_keys = np.array([(r << 32) | n for r, n in busy], dtype=np.int64)
-        hot |= np.isin(pair_keys, busy_keys)
+    if snap.busy.size:
+        hot |= np.isin(pair_keys, snap.busy)
     if not hot.any():
         return Evaluated(total, 0, 0)
 
@@ -150,36 +141,6 @@ def evaluate_ingest(*, ingested: Ingested) -> Evaluated:
             now=ingested.received_at,
         )
     return Evaluated(total, len(by_pair), changes)
-
-
-def _with_rates(
-    value: Floats, kind: Ints, sample_of: Ints, keys: Ints, times_s: Floats, values: Floats
-) -> Floats:
-    """Replace the value of rate rows by the per-second rate of their series (node, metric)
-    against the previous sample: in the batch, or the newest stored before it."""
-    order = np.lexsort((times_s, keys))
-    k, t, v = keys[order], times_s[order], values[order]
-    first = np.ones(k.size, dtype=bool)
-    first[1:] = k[1:] != k[:-1]
-    prev_t = np.empty_like(t)
-    prev_v = np.empty_like(v)
-    prev_t[1:], prev_v[1:] = t[:-1], v[:-1]
-    stored = series.previous_stored(k[first], t[first])
-    prev_t[first] = stored[0]
-    prev_v[first] = stored[1]
-    dt = t - prev_t
-    with np.errstate(divide="ignore", invalid="ignore"):
-        counter = np.where(dt > 0, limits.counter_increase(prev_v, v) / dt, np.nan)
-        plain = np.where(dt > 0, (v - prev_v) / dt, np.nan)
-    counter_rate = np.empty_like(counter)
-    plain_rate = np.empty_like(plain)
-    counter_rate[order], plain_rate[order] = counter, plain
-    out = value.copy()
-    is_counter = kind == KIND_COUNTER_RATE
-    is_rate = kind == KIND_RATE
-    out[is_counter] = counter_rate[sample_of[is_counter]]
-    out[is_rate] = plain_rate[sample_of[is_rate]]
-    return out
 
 
 def _lock_states(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], RuleState]:

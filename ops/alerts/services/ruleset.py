@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,7 @@ _KINDS = {
     "no_data": KIND_NO_DATA,
 }
 _MAX_AGE_S = 60.0
+_JOIN_CACHE = 32
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -84,9 +85,14 @@ class RuleSet:
             else:
                 nodes = None
             self.rules.append(Compiled(index, rule, kind, nodes))
+        self.rule_ids = np.fromiter((c.rule.pk for c in self.rules), np.int64, len(self.rules))
         self.has_rates = bool(np.any((self.kind == KIND_COUNTER_RATE) | (self.kind == KIND_RATE)))
         self._by_metric: dict[str, list[Compiled]] = {}
+        self._by_metric_node: dict[str, tuple[list[int], dict[int, list[int]]]] = {}
         self._by_pair: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
+        self._joins: OrderedDict[bytes, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def for_metric(self, name: str) -> list[Compiled]:
@@ -97,19 +103,54 @@ class RuleSet:
                 self._by_metric[name] = found
         return found
 
+    def _metric_index(self, name: str) -> tuple[list[int], dict[int, list[int]]]:
+        """The rules on metric ``name``: those for every node, and those per node."""
+        found = self._by_metric_node.get(name)
+        if found is None:
+            everywhere: list[int] = []
+            per_node: dict[int, list[int]] = defaultdict(list)
+            for c in self.for_metric(name):
+                if c.nodes is None:
+                    everywhere.append(c.index)
+                else:
+                    for node_id in c.nodes:
+                        per_node[node_id].append(c.index)
+            found = (everywhere, dict(per_node))
+            with self._lock:
+                self._by_metric_node[name] = found
+        return found
+
     def for_pair(self, metric_id: int, metric_name: str, node_id: int) -> npt.NDArray[np.int64]:
         key = (metric_id, node_id)
         found = self._by_pair.get(key)
         if found is None:
-            indices = [
-                c.index
-                for c in self.for_metric(metric_name)
-                if c.nodes is None or node_id in c.nodes
-            ]
+            everywhere, per_node = self._metric_index(metric_name)
+            indices = sorted(everywhere + per_node.get(node_id, []))
             found = np.array(indices, dtype=np.int64) if indices else _EMPTY
             with self._lock:
                 self._by_pair[key] = found
         return found
+
+    def join(
+        self, keys: npt.NDArray[np.int64], metric_names: dict[int, str]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """For sorted unique ``(metric_id << 32) | node_id`` keys: the rule indices that
+        apply, concatenated, and how many per key. A fleet sends the same set of series
+        batch after batch, so the answer for a whole key set is cached (a few of them)."""
+        token = keys.tobytes()
+        found = self._joins.get(token)
+        if found is not None:
+            return found
+        lists = [
+            self.for_pair(k >> 32, metric_names[k >> 32], k & 0xFFFFFFFF) for k in keys.tolist()
+        ]
+        lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+        flat = np.concatenate(lists) if lists else _EMPTY
+        with self._lock:
+            self._joins[token] = (flat, lens)
+            while len(self._joins) > _JOIN_CACHE:
+                self._joins.popitem(last=False)
+        return flat, lens
 
 
 _cache: dict[str, RuleSet] = {}
@@ -123,16 +164,27 @@ def _version() -> int:
     return int(row[0]) if row else 0
 
 
-def current_ruleset(*, node_ids: frozenset[int] = frozenset()) -> RuleSet:
-    """The compiled rules as of now (one indexed read when nothing changed)."""
-    version = _version()
+def cached_ruleset(*, version: int | None, node_ids: frozenset[int]) -> RuleSet | None:
+    """The cached rules if they are those of ``version`` (any version when ``None``),
+    young enough, and know every node in ``node_ids``; else ``None``."""
     cached = _cache.get("rules")
     if (
         cached is not None
-        and cached.version == version
+        and (version is None or cached.version == version)
         and time.monotonic() - cached.built_at < _MAX_AGE_S
         and node_ids <= cached.known_nodes
     ):
+        return cached
+    return None
+
+
+def current_ruleset(
+    *, node_ids: frozenset[int] = frozenset(), version: int | None = None
+) -> RuleSet:
+    """The compiled rules as of ``version`` (read here when not given: one indexed read)."""
+    version = _version() if version is None else version
+    cached = cached_ruleset(version=version, node_ids=node_ids)
+    if cached is not None:
         return cached
     rules = list(Rule.objects.select_related("escalation_policy").order_by("id"))
     roles = dict(Spacecraft.objects.values_list("id", "role"))
