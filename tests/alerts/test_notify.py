@@ -22,6 +22,7 @@ from ops.alerts.models import (
     EscalationStep,
     Notification,
 )
+from ops.alerts.selectors.notify import outbox_health
 from ops.alerts.services import delivery, escalation, lifecycle, oncall
 from ops.fleet.models import MaintenanceWindow
 from scheduling.models import Contact
@@ -348,3 +349,15 @@ def test_who_is_on_call_rotations_in_their_time_zone_and_overrides(
     assert who("2026-03-30T18:00:00Z")["username"] == "ann"
     now = api.get("/api/v1/alerts/oncall").json()
     assert now[0]["schedule"] == "paris" and now[0]["username"] in {"ann", "ben", "cat"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_says_when_no_worker_keeps_up(fleet: dict[str, Any]) -> None:
+    make_rule()
+    ingest("leo-001", [(0, 91)], now=timezone.now())
+    assert outbox_health()["ok"] is True
+    Notification.objects.update(due_at=timezone.now() - timedelta(minutes=10))
+    health = outbox_health()
+    assert health["ok"] is False and health["outbox_waiting"] == 1
+    run(timezone.now())
+    assert outbox_health()["ok"] is True

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db import connection
+from django.db.models import Min, Prefetch, QuerySet
+from django.utils import timezone
 
-from ops.alerts.models import Delivery, DeliveryAttempt, Schedule
+from ops.alerts.models import Delivery, DeliveryAttempt, DeliveryState, Notification, Schedule
 from ops.fleet.models import Role, Spacecraft
 
 
@@ -135,3 +138,23 @@ def node_visibility(
             status = "ok" if heard or not late else "aos_no_telemetry"
         out.append(Visibility(node.slug, node.role, status, node.pk in in_contact, seen))
     return out
+
+
+def outbox_health() -> dict[str, object]:
+    """For /healthz (informational): is the notifier keeping up? Notifications waiting
+    for a worker longer than a few beat periods mean no worker is running."""
+    try:
+        now = timezone.now()
+        waiting = Notification.objects.filter(processed_at__isnull=True, due_at__lte=now)
+        oldest = waiting.aggregate(oldest=Min("due_at"))["oldest"]
+        pending = Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        lag_s = (now - oldest).total_seconds() if oldest else 0.0
+        return {
+            "ok": lag_s < 4 * settings.ALERTS_DISPATCH_EVERY_S + 30,
+            "outbox_waiting": waiting.count(),
+            "outbox_lag_s": round(lag_s, 1),
+            "deliveries_due": pending.count(),
+            "dead_letters": Delivery.objects.filter(state=DeliveryState.DEAD).count(),
+        }
+    finally:
+        connection.close()  # runs in the probe's own thread
