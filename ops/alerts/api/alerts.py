@@ -8,19 +8,21 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ops.alerts import hooks
-from ops.alerts.api import ACT, READ, params
+from ops.alerts.api import ACT, READ
 from ops.alerts.models import Alert, AlertState, AuditEntry, Severity, Source
 from ops.alerts.selectors import alerts as selectors
 from ops.alerts.services import lifecycle
 from ops.edge.access import actor_name, request_spacecraft_ids
 from ops.edge.fields import path_id, state_pattern
+from ops.fleet.fields import SpacecraftField
 
 
 @extend_schema_field(state_pattern(AlertState.values))
@@ -30,9 +32,7 @@ class AlertStateField(serializers.ChoiceField):
 
 
 class AlertSerializer(serializers.ModelSerializer[Alert]):
-    spacecraft: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    spacecraft = SpacecraftField(read_only=True)
     rule = serializers.CharField(source="rule_key", read_only=True)
     state = AlertStateField(read_only=True)
 
@@ -100,25 +100,39 @@ class AssignSerializer(CommentSerializer):
     assignee = serializers.CharField(max_length=150, allow_blank=True)
 
 
-FILTERS = [
-    OpenApiParameter("state", str, many=True, description=", ".join(AlertState.values)),
-    OpenApiParameter("severity", str, many=True, description=", ".join(Severity.values)),
-    OpenApiParameter("spacecraft", str),
-    OpenApiParameter("rule", str),
-    OpenApiParameter("source", str, description=", ".join(Source.values)),
-    OpenApiParameter("active", bool),
-    OpenApiParameter("shelved", bool),
-    OpenApiParameter("open", bool, description="true: every state but normal"),
-    OpenApiParameter("since", str, description="started at or after (ISO 8601)"),
-    OpenApiParameter("until", str, description="started before (ISO 8601)"),
-]
+class AlertFilter(filters.FilterSet):
+    state = filters.MultipleChoiceFilter(choices=AlertState.choices)
+    severity = filters.MultipleChoiceFilter(choices=Severity.choices)
+    spacecraft = filters.CharFilter(field_name="spacecraft__slug")
+    rule = filters.CharFilter(field_name="rule_key")
+    source = filters.ChoiceFilter(choices=Source.choices)
+    active = filters.BooleanFilter()
+    shelved = filters.BooleanFilter(method="filter_shelved", label="shelved now")
+    open = filters.BooleanFilter(method="filter_open", label="true: every state but normal")
+    since = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Alert
+        fields = ["state", "severity", "spacecraft", "rule", "source", "active"]
+
+    def filter_shelved(self, queryset: QuerySet[Alert], name: str, value: bool) -> QuerySet[Alert]:
+        now = timezone.now()
+        if value:
+            return queryset.filter(shelved_until__gt=now)
+        return queryset.exclude(shelved_until__gt=now)
+
+    def filter_open(self, queryset: QuerySet[Alert], name: str, value: bool) -> QuerySet[Alert]:
+        return queryset.exclude(state=AlertState.NORMAL) if value else queryset
 
 
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Alert occurrences, newest first. Times are UTC."""
 
     serializer_class = AlertSerializer
-    filter_backends: list[Any] = []
+    filterset_class = AlertFilter
+    ordering_fields = ["raised_at", "started_at", "updated_at"]
+    ordering = ["-raised_at"]
     lookup_value_regex = r"\d+"
     read_scopes = READ
     write_scopes = ACT
@@ -127,21 +141,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     } | {"list": READ, "retrieve": READ}
 
     def get_queryset(self) -> QuerySet[Alert]:
-        request = self.request
-        return selectors.alert_list(
-            states=params.query_choices(request, "state", AlertState.values),
-            severities=params.query_choices(request, "severity", Severity.values),
-            spacecraft_slug=request.query_params.get("spacecraft") or None,
-            rule_key=request.query_params.get("rule") or None,
-            source=request.query_params.get("source") or None,
-            active=params.query_flag(request, "active"),
-            shelved=params.query_flag(request, "shelved"),
-            open_only=bool(params.query_flag(request, "open")),
-            since=params.query_time(request, "since"),
-            until=params.query_time(request, "until"),
-            now=timezone.now(),
-            allowed_spacecraft_ids=request_spacecraft_ids(request),
-        )
+        return selectors.alert_list(allowed_spacecraft_ids=request_spacecraft_ids(self.request))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return AlertDetailSerializer if self.action == "retrieve" else AlertSerializer
@@ -151,10 +151,6 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             alert_id=path_id(self.kwargs),
             allowed_spacecraft_ids=request_spacecraft_ids(self.request),
         )
-
-    @extend_schema(parameters=FILTERS)
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
 
     def _act(
         self,

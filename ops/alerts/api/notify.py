@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -58,28 +59,29 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         read_only_fields = fields
 
 
+class DeliveryFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(choices=DeliveryState.choices)
+    alert = filters.NumberFilter(field_name="notification__alert_id")
+
+    class Meta:
+        model = Delivery
+        fields = ["state", "alert"]
+
+
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Every notification sent or being sent, newest first; ``state=dead`` lists the dead
     letters (gave up after ``ALERTS_MAX_ATTEMPTS``)."""
 
     serializer_class = DeliverySerializer
-    filter_backends: list[Any] = []
+    filterset_class = DeliveryFilter
+    ordering_fields = ["created_at", "next_attempt_at"]
+    ordering = ["-created_at", "-id"]
     lookup_value_regex = r"\d+"
     read_scopes = READ
     write_scopes = ACT
 
     def get_queryset(self) -> QuerySet[Delivery]:
-        state = params.query_choices(self.request, "state", DeliveryState.values)
-        alert = self.request.query_params.get("alert")
-        return selectors.delivery_list(
-            state=state[0] if state else None,
-            alert_id=int(alert) if alert and alert.isdigit() else None,
-            allowed_spacecraft_ids=request_spacecraft_ids(self.request),
-        )
-
-    @extend_schema(parameters=[OpenApiParameter("state", str), OpenApiParameter("alert", int)])
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+        return selectors.delivery_list(allowed_spacecraft_ids=request_spacecraft_ids(self.request))
 
     @extend_schema(
         request=None,

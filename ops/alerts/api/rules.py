@@ -21,7 +21,7 @@ from ops.alerts.models import Condition, EscalationPolicy, LosPolicy, Rule, Scop
 from ops.alerts.selectors import alerts as selectors
 from ops.alerts.services import rules as services
 from ops.edge.access import actor_name, check_unrestricted, request_spacecraft_ids
-from ops.fleet.models import Spacecraft
+from ops.fleet.fields import SpacecraftField
 
 
 class LevelSerializer(serializers.Serializer[Any]):
@@ -31,12 +31,8 @@ class LevelSerializer(serializers.Serializer[Any]):
 
 
 class RuleSerializer(serializers.ModelSerializer[Rule]):
-    spacecraft: serializers.SlugRelatedField[Spacecraft] = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Spacecraft.objects.all(),
-        required=False,
-        allow_null=True,
-        help_text="scope 'spacecraft': its slug",
+    spacecraft = SpacecraftField(
+        required=False, allow_null=True, help_text="scope 'spacecraft': its slug"
     )
     escalation_policy: serializers.SlugRelatedField[EscalationPolicy] = (
         serializers.SlugRelatedField(

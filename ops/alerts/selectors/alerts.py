@@ -4,54 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from ops.alerts.exceptions import NotFound
 from ops.alerts.models import Alert, AuditEntry, Rule
+from ops.edge.access import only_allowed
 
 
-def alert_list(
-    *,
-    states: Sequence[str] = (),
-    severities: Sequence[str] = (),
-    spacecraft_slug: str | None = None,
-    rule_key: str | None = None,
-    source: str | None = None,
-    active: bool | None = None,
-    shelved: bool | None = None,
-    open_only: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    now: datetime | None = None,
-    allowed_spacecraft_ids: frozenset[int] | None = None,
-) -> QuerySet[Alert]:
+def alert_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[Alert]:
+    """Alerts newest first, narrowed to the caller's spacecraft (the API's FilterSet
+    filters further)."""
     qs = Alert.objects.select_related("spacecraft").order_by("-raised_at", "-id")
-    if states:
-        qs = qs.filter(state__in=list(states))
-    if severities:
-        qs = qs.filter(severity__in=list(severities))
-    if spacecraft_slug:
-        qs = qs.filter(spacecraft__slug=spacecraft_slug)
-    if rule_key:
-        qs = qs.filter(rule_key=rule_key)
-    if source:
-        qs = qs.filter(source=source)
-    if active is not None:
-        qs = qs.filter(active=active)
-    if shelved is not None and now is not None:
-        qs = qs.filter(shelved_until__gt=now) if shelved else qs.exclude(shelved_until__gt=now)
-    if open_only:
-        qs = qs.exclude(state="normal")
-    if since is not None:
-        qs = qs.filter(started_at__gte=since)
-    if until is not None:
-        qs = qs.filter(started_at__lt=until)
-    if allowed_spacecraft_ids is not None:
-        qs = qs.filter(spacecraft_id__in=allowed_spacecraft_ids)
-    return qs
+    return only_allowed(qs, allowed_spacecraft_ids=allowed_spacecraft_ids)
 
 
 def alert_get(*, alert_id: int, allowed_spacecraft_ids: frozenset[int] | None = None) -> Alert:
@@ -86,35 +52,9 @@ def rule_get(*, key: str) -> Rule:
     return found
 
 
-def audit_list(
-    *,
-    actor: str | None = None,
-    action: str | None = None,
-    alert_id: int | None = None,
-    rule_key: str | None = None,
-    spacecraft: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    allowed_spacecraft_slugs: frozenset[str] | None = None,
-) -> QuerySet[AuditEntry]:
-    qs = AuditEntry.objects.order_by("-at", "-id")
-    if actor:
-        qs = qs.filter(actor=actor)
-    if action:
-        qs = qs.filter(Q(action=action) | Q(action__startswith=f"{action}."))
-    if alert_id is not None:
-        qs = qs.filter(alert_id=alert_id)
-    if rule_key:
-        qs = qs.filter(rule_key=rule_key)
-    if spacecraft:
-        qs = qs.filter(spacecraft=spacecraft)
-    if since is not None:
-        qs = qs.filter(at__gte=since)
-    if until is not None:
-        qs = qs.filter(at__lt=until)
-    if allowed_spacecraft_slugs is not None:
-        qs = qs.filter(spacecraft__in=allowed_spacecraft_slugs)
-    return qs
+def audit_list() -> QuerySet[AuditEntry]:
+    """The audit, newest first (the API's FilterSet filters it)."""
+    return AuditEntry.objects.order_by("-at", "-id")
 
 
 AUDIT_COLUMNS = ["id", "at", "actor", "action", "alert_id", "rule_key", "spacecraft", "comment"]

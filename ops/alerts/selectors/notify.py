@@ -14,6 +14,7 @@ from django.db.models import Min, Prefetch, QuerySet
 from django.utils import timezone
 
 from ops.alerts.models import Delivery, DeliveryAttempt, DeliveryState, Notification, Schedule
+from ops.edge.access import only_allowed
 from ops.fleet.models import Role, Spacecraft
 
 
@@ -83,24 +84,18 @@ def emails_of(usernames: list[str]) -> dict[str, str]:
     return {u: e for u, e in users.values_list("username", "email") if e}
 
 
-def delivery_list(
-    *,
-    state: str | None = None,
-    alert_id: int | None = None,
-    allowed_spacecraft_ids: frozenset[int] | None = None,
-) -> QuerySet[Delivery]:
+def delivery_list(*, allowed_spacecraft_ids: frozenset[int] | None = None) -> QuerySet[Delivery]:
+    """The delivery log, newest first, with every attempt (the API's FilterSet filters)."""
     qs = (
         Delivery.objects.select_related("notification", "channel")
         .prefetch_related(Prefetch("log", queryset=DeliveryAttempt.objects.order_by("number")))
         .order_by("-id")
     )
-    if state:
-        qs = qs.filter(state=state)
-    if alert_id is not None:
-        qs = qs.filter(notification__alert_id=alert_id)
-    if allowed_spacecraft_ids is not None:
-        qs = qs.filter(notification__alert__spacecraft_id__in=allowed_spacecraft_ids)
-    return qs
+    return only_allowed(
+        qs,
+        allowed_spacecraft_ids=allowed_spacecraft_ids,
+        field="notification__alert__spacecraft_id",
+    )
 
 
 @dataclass(frozen=True, slots=True)
