@@ -160,6 +160,15 @@ def test_alertmanager_fires_resolves_and_replays_create_nothing(gateway: APIClie
     after = counts()
     gateway.post("/api/v1/alerts/alertmanager", resolved, format="json")
     assert counts() == after
+    # Firing again later (a new startsAt) before anyone acked: the same alert alarms again.
+    again = copy.deepcopy(AM_FIRING)
+    again["alerts"] = again["alerts"][:1]
+    again["alerts"][0]["startsAt"] = "2026-11-24T13:00:00Z"
+    r = gateway.post("/api/v1/alerts/alertmanager", again, format="json").json()
+    assert r == {"received": 1, "created": 0, "changed": 1}
+    down.refresh_from_db()
+    assert down.active and down.state == "unacknowledged"
+    assert gateway.post("/api/v1/alerts/alertmanager", again, format="json").json()["changed"] == 0
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,11 @@ def test_geo_silence_past_its_grace_is_stale_and_clears_when_heard(
     hear("geo-001", later)
     staleness.staleness_check(now=later + timedelta(seconds=5))
     assert staleness_alerts() == [("stale:geo-001", False)]
+    # Silent again before anyone acked: the same (still open) occurrence alarms again.
+    staleness.staleness_check(now=later + timedelta(seconds=301))
+    assert staleness_alerts() == [("stale:geo-001", True)]
+    kinds = list(Notification.objects.filter(alert=alert).values_list("kind", flat=True))
+    assert kinds == ["firing", "cleared", "firing"]
 
 
 def test_aos_without_telemetry_alerts_while_los_silence_does_not(

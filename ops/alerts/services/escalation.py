@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from ops.alerts.exceptions import WrongState
 from ops.alerts.models import Alert, AlertState, EscalationStep, NotificationKind
 from ops.alerts.services import lifecycle
 from ops.alerts.services.audit import audit_record
@@ -70,11 +71,16 @@ def escalations_due(*, now: datetime, limit: int = 500) -> int:
 
 def shelves_expire(*, now: datetime) -> int:
     expired = list(Alert.objects.filter(shelved_until__lte=now).values_list("pk", flat=True)[:500])
+    done = 0
     for alert_id in expired:
-        lifecycle.alert_unshelve(
-            alert_id=alert_id, actor="clock", now=now, expired=True, comment="shelve expired"
-        )
-    return len(expired)
+        try:
+            lifecycle.alert_unshelve(
+                alert_id=alert_id, actor="clock", now=now, expired=True, comment="shelve expired"
+            )
+            done += 1
+        except WrongState:
+            pass  # another beat run (or a person) unshelved it first
+    return done
 
 
 def escalation_tick(*, now: datetime) -> dict[str, int]:

@@ -168,8 +168,9 @@ def alert_clear(
 def alert_reactivate(
     *, alert: Alert, severity: str, value: float | None, at: datetime, actor: str, now: datetime
 ) -> Alert:
-    """A latched occurrence (never reset) crosses again: it is active again, needs an ack
-    again, and pages again."""
+    """An occurrence that is still open but no longer active (latched and never reset, or
+    returned and never acknowledged) alarms again: it is active again, needs an ack again,
+    and pages again (ISA-18.2: a returned alarm that re-alarms is unacknowledged again)."""
     alert.active = True
     alert.cleared_at = None
     alert.state = AlertState.UNACKNOWLEDGED

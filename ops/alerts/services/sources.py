@@ -170,6 +170,17 @@ def _apply(
             .first()
         )
         if action == "trigger":
+            if current is not None and not current.active and current.started_at != started_at:
+                # Fired again after it resolved, before anyone acked it: it alarms again.
+                lifecycle.alert_reactivate(
+                    alert=current,
+                    severity=severity,
+                    value=None,
+                    at=started_at,
+                    actor=actor,
+                    now=now,
+                )
+                return Outcome(key, current.pk, False, True)
             if current is not None:
                 changed = SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity]
                 if changed:

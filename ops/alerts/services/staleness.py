@@ -72,7 +72,18 @@ def _fleet(now: datetime) -> dict[str, int]:
         key = f"{kind}:{node.slug}"
         open_alert = Alert.objects.filter(dedup_key=key).exclude(state=AlertState.NORMAL).first()
         if (node.pk, kind) in silent:
-            if open_alert is None:
+            if open_alert is not None and not open_alert.active:
+                # Silent again before anyone acked the last time: it alarms again.
+                lifecycle.alert_reactivate(
+                    alert=open_alert,
+                    severity=open_alert.severity,
+                    value=None,
+                    at=now,
+                    actor=ACTOR,
+                    now=now,
+                )
+                raised += 1
+            elif open_alert is None:
                 summary = (
                     f"{node.slug}: no telemetry for {settings.ALERTS_GEO_STALE_S:.0f} s (GEO, "
                     "always in view)"
