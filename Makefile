@@ -22,3 +22,4 @@ bench:      ## benchmarks under bench/ (figures and ratios to a same-run baselin
 	.venv/bin/python bench/plan.py
 	.venv/bin/python bench/live.py
 	.venv/bin/python bench/console.py
+	.venv/bin/python bench/alerts.py

@@ -380,3 +380,30 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- alerts (ops.alerts; deploy/README.md lists each) ----------------------------------
+ALERTS_QUEUE = env_str("ALERTS_QUEUE", "celery") or "celery"
+ALERTS_DISPATCH_EVERY_S = env_float("ALERTS_DISPATCH_EVERY_S", 5.0, minimum=0.5)
+ALERTS_ESCALATE_EVERY_S = env_float("ALERTS_ESCALATE_EVERY_S", 15.0, minimum=1.0)
+ALERTS_STALENESS_EVERY_S = env_float("ALERTS_STALENESS_EVERY_S", 30.0, minimum=1.0)
+ALERTS_MAX_SHELVE_H = env_int("ALERTS_MAX_SHELVE_H", 72, minimum=1)
+# A worker's claim on a delivery: longer than one send (the webhook timeout), short enough
+# that a dead worker's deliveries are picked up quickly.
+ALERTS_CLAIM_LEASE_S = env_float("ALERTS_CLAIM_LEASE_S", 30.0, minimum=1.0)
+ALERTS_WEBHOOK_TIMEOUT_S = env_float("ALERTS_WEBHOOK_TIMEOUT_S", 5.0, minimum=0.1)
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 8, minimum=1, maximum=100)
+ALERTS_RETRY_BASE_S = env_float("ALERTS_RETRY_BASE_S", 5.0, minimum=0.01)
+ALERTS_RETRY_MAX_S = env_float("ALERTS_RETRY_MAX_S", 900.0, minimum=0.01)
+ALERTS_EMAIL_HOST = env_str("ALERTS_EMAIL_HOST", "localhost") or "localhost"
+ALERTS_EMAIL_PORT = env_int("ALERTS_EMAIL_PORT", 25, minimum=1, maximum=65535)
+ALERTS_EMAIL_USER = env_str("ALERTS_EMAIL_USER", "") or ""
+ALERTS_EMAIL_PASSWORD = env_str("ALERTS_EMAIL_PASSWORD", "") or ""
+ALERTS_EMAIL_USE_TLS = env_bool("ALERTS_EMAIL_USE_TLS", False)
+ALERTS_EMAIL_FROM = env_str("ALERTS_EMAIL_FROM", "zenith-alerts@localhost") or ""
+# Pass-aware staleness: a GEO hub silent this long is stale; a LEO node with no telemetry
+# this long after a booked contact starts raises "no telemetry at AOS".
+ALERTS_GEO_STALE_S = env_float("ALERTS_GEO_STALE_S", 300.0, minimum=1.0)
+ALERTS_AOS_GRACE_S = env_float("ALERTS_AOS_GRACE_S", 120.0, minimum=1.0)
+ALERTS_STALE_SEVERITY = env_choice(
+    "ALERTS_STALE_SEVERITY", "distress", {"watch", "warning", "distress", "critical", "severe"}
+)

@@ -12,6 +12,7 @@ from zenith import views
 urlpatterns = [
     path("api/v1/", include("ops.fleet.urls")),
     path("api/v1/", include("scheduling.urls")),
+    path("api/v1/", include("ops.alerts.urls")),
     path("api/", include("telemetry.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
