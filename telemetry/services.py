@@ -1,18 +1,27 @@
-"""Telemetry writes: ingest, rollup and retention. Keyword-only, typed."""
+"""Telemetry writes: ingest (one batch, or many independent ones in one transaction), rollup
+and retention. Keyword-only, typed."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from telemetry import live, observers, registry
-from telemetry.exceptions import InvalidTelemetry, NodeNotAllowed, UnknownMetric, UnknownNode
+from telemetry.exceptions import (
+    InvalidTelemetry,
+    NodeNotAllowed,
+    TelemetryError,
+    UnknownMetric,
+    UnknownNode,
+)
 from telemetry.ingest import Samples, Window, check_window
 from telemetry.models import RollupState
 from telemetry.sinks import mirror_after_commit
@@ -21,6 +30,8 @@ from telemetry.stores import Batch, get_store
 log = logging.getLogger(__name__)
 _TRANSIENT = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 _TRANSIENT_RETRIES = 3
+# The database is unreachable: nothing of the call was written, the caller retries it.
+_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +154,149 @@ def telemetry_ingest(
         samples=len(samples.nodes),
         nodes=len(set(samples.nodes)),
     )
+
+
+@dataclass(slots=True)
+class _Accepted:
+    index: int
+    samples: Samples
+    batch: Batch
+    node_map: dict[str, int]
+    metric_map: dict[str, int]
+
+
+def telemetry_ingest_many(
+    *, batches: Sequence[Samples], now: datetime | None = None
+) -> list[IngestResult | Exception]:
+    """Several independent batches (MQTT messages, say) in one transaction: one commit for
+    all, each batch still all or nothing and idempotent on its own.
+
+    Returns one outcome per batch, in order: its ``IngestResult``, or the exception that
+    refused it alone (a ``TelemetryError`` for invalid input; anything else a batch hit on
+    its own, such as an observer failing on its rows). A refused batch writes nothing and
+    never fails the others. What fails the whole call is raised and nothing is written:
+    the database unavailable (``OperationalError``, ``InterfaceError``, psycopg's too),
+    or a deadlock that persisted through the retries.
+
+    The accepted batches go to the store as one write (one ``COPY`` on PostgreSQL), and the
+    observers, the live topics and the mirror see them together. If that shared write
+    fails for another reason, the batches are written again one by one, each in its own
+    savepoint, so the one at fault is found and refused alone.
+    """
+    now = now or timezone.now()
+    window = ingest_window(now=now)
+    checked: list[IngestResult | Exception | None] = [None] * len(batches)
+    for index, samples in enumerate(batches):
+        try:
+            check_window(samples, window)
+        except TelemetryError as exc:
+            checked[index] = exc
+    for attempt in range(_TRANSIENT_RETRIES + 1):
+        outcomes = list(checked)
+        try:
+            with transaction.atomic():
+                accepted = _resolve_each(batches, outcomes)
+                if accepted:
+                    try:
+                        with transaction.atomic():
+                            _write_together(accepted, outcomes, now=now)
+                    except _UNAVAILABLE + _TRANSIENT:
+                        raise
+                    except Exception:
+                        log.warning(
+                            "a shared write of %d batches failed; writing them one by one",
+                            len(accepted),
+                            exc_info=True,
+                        )
+                        for item in accepted:
+                            try:
+                                with transaction.atomic():
+                                    _write_together([item], outcomes, now=now)
+                            except _UNAVAILABLE + _TRANSIENT:
+                                raise
+                            except Exception as exc:
+                                outcomes[item.index] = exc
+            break
+        except _TRANSIENT as exc:
+            if attempt == _TRANSIENT_RETRIES or transaction.get_connection().in_atomic_block:
+                raise
+            log.info("batched ingest retried after %s", type(exc).__name__)
+    return [outcome if outcome is not None else IngestResult(0, 0, 0, 0) for outcome in outcomes]
+
+
+def _resolve_each(
+    batches: Sequence[Samples], outcomes: list[IngestResult | Exception | None]
+) -> list[_Accepted]:
+    accepted: list[_Accepted] = []
+    for index, samples in enumerate(batches):
+        if outcomes[index] is not None:
+            continue
+        try:
+            # A savepoint each: metrics a refused batch registered roll back with it.
+            with transaction.atomic():
+                batch, node_map, metric_map = _resolve(samples, allowed_spacecraft_ids=None)
+                if len(batch) == 0:
+                    raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
+        except TelemetryError as exc:
+            outcomes[index] = exc
+            continue
+        accepted.append(_Accepted(index, samples, batch, node_map, metric_map))
+    return accepted
+
+
+def _write_together(
+    accepted: list[_Accepted], outcomes: list[IngestResult | Exception | None], *, now: datetime
+) -> None:
+    merged = Batch()
+    node_slugs: dict[int, str] = {}
+    metric_names: dict[int, str] = {}
+    samples = Samples()
+    for item in accepted:
+        merged.times += item.batch.times
+        merged.node_ids += item.batch.node_ids
+        merged.metric_ids += item.batch.metric_ids
+        merged.values += item.batch.values
+        merged.touched |= item.batch.touched
+        node_slugs.update({pk: slug for slug, pk in item.node_map.items()})
+        metric_names.update({pk: name for name, pk in item.metric_map.items()})
+        samples.nodes += item.samples.nodes
+        samples.times += item.samples.times
+        samples.metrics += item.samples.metrics
+        samples.where += item.samples.where
+    result = get_store().write(merged)
+    if result.written and observers.ingest_observers():
+        observers.notify(
+            observers.Ingested(
+                batch=result.new_rows(merged),
+                node_slugs=node_slugs,
+                metric_names=metric_names,
+                received_at=now,
+            )
+        )
+    transaction.on_commit(lambda: live.publish_samples(samples))
+    mirror_after_commit(samples)
+    # Which batch each new row belongs to: every row is new unless some were there already;
+    # then the new ones are matched back in order (a row sent twice is new only once).
+    fresh = None if result.fresh is None else Counter(_keys(result.fresh))
+    for item in accepted:
+        total = len(item.batch)
+        written = total
+        if fresh is not None:
+            written = 0
+            for key in _keys(item.batch):
+                if fresh[key] > 0:
+                    fresh[key] -= 1
+                    written += 1
+        outcomes[item.index] = IngestResult(
+            written=written,
+            duplicates=total - written,
+            samples=len(item.samples.nodes),
+            nodes=len(set(item.samples.nodes)),
+        )
+
+
+def _keys(batch: Batch) -> zip[tuple[datetime, int, int]]:
+    return zip(batch.times, batch.node_ids, batch.metric_ids, strict=True)
 
 
 def telemetry_rollup(*, max_buckets: int = 20_000, rounds: int = 50) -> dict[str, int]:
