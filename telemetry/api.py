@@ -391,3 +391,24 @@ class MetricViewSet(
 
     def get_queryset(self) -> Any:
         return selectors.metric_list()
+
+
+class MqttCredentialsView(APIView):
+    """``GET /api/v1/telemetry/mqtt-credentials``: the calling token's MQTT login and topics."""
+
+    read_scopes = INGEST
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        description=(
+            "The broker URL, username, password and topics of the token that calls it "
+            "(derived from the token; revoked with it). Only tokens have MQTT credentials."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        from telemetry.mqtt.credentials import gateway_access
+
+        access = gateway_access(
+            token=request.auth, topic_filter=settings.MQTT_TOPIC, url=settings.MQTT_PUBLIC_URL
+        )
+        return Response(access, headers={"Cache-Control": "no-store"})

@@ -232,11 +232,12 @@ def _resolve_each(
         if outcomes[index] is not None:
             continue
         try:
-            # A savepoint each: metrics a refused batch registered roll back with it.
-            with transaction.atomic():
-                batch, node_map, metric_map = _resolve(samples, allowed_spacecraft_ids=None)
-                if len(batch) == 0:
-                    raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
+            # No savepoint per batch (two round trips each, half the time of a 500-message
+            # call): _resolve refuses before it writes anything. Its one write, registering
+            # new metric names, comes after every check, each name in its own savepoint.
+            batch, node_map, metric_map = _resolve(samples, allowed_spacecraft_ids=None)
+            if len(batch) == 0:
+                raise InvalidTelemetry("no points", fields={"samples": "must not be empty"})
         except TelemetryError as exc:
             outcomes[index] = exc
             continue

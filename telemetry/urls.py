@@ -15,5 +15,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/telemetry/latest", api.LatestNodeView.as_view(), name="telemetry-latest"),
     path("v1/telemetry/fleet", api.LatestFleetView.as_view(), name="telemetry-fleet"),
     path("v1/telemetry/export.csv", api.ExportView.as_view(), name="telemetry-export"),
+    path(
+        "v1/telemetry/mqtt-credentials",
+        api.MqttCredentialsView.as_view(),
+        name="telemetry-mqtt-credentials",
+    ),
     *router.urls,
 ]

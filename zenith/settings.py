@@ -366,10 +366,34 @@ TELEMETRY_UNKNOWN_METRICS = env_choice(
 TELEMETRY_MAX_BODY_BYTES = env_int("TELEMETRY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 TELEMETRY_MAX_POINTS = env_int("TELEMETRY_MAX_POINTS", 500_000, minimum=1)
 TELEMETRY_SYNCHRONOUS_COMMIT = env_bool("TELEMETRY_SYNCHRONOUS_COMMIT", True)
-MQTT_URL = env_url("MQTT_URL", schemes={"mqtt", "mqtts"}, default="mqtt://127.0.0.1:1883")
-MQTT_TOPIC = env_str("MQTT_TOPIC", "zenith/+/telemetry")
+# --- mqtt (telemetry/README.md "MQTT") ------------------------------------------------
+MQTT_URL = (
+    env_url("MQTT_URL", schemes={"mqtt", "mqtts"}, default="mqtt://127.0.0.1:1883")
+    or "mqtt://127.0.0.1:1883"
+)
+# A shared subscription: several bridges split the messages between them.
+MQTT_TOPIC = (
+    env_str("MQTT_TOPIC", "$share/zenith-ingest/zenith/+/telemetry")
+    or "$share/zenith-ingest/zenith/+/telemetry"
+)
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID")
 MQTT_SESSION_EXPIRY_S = env_int("MQTT_SESSION_EXPIRY_S", 86_400, minimum=0)
+# One transaction holds at most this many messages / payload bytes.
+MQTT_BATCH_MESSAGES = env_int("MQTT_BATCH_MESSAGES", 500, minimum=1, maximum=30_000)
+MQTT_BATCH_BYTES = env_int("MQTT_BATCH_BYTES", 16 * 1024 * 1024, minimum=1024)
+# Longest wait between two database checks while it is unavailable.
+MQTT_RETRY_MAX_S = env_float("MQTT_RETRY_MAX_S", 10.0, minimum=0.1)
+# Where the bridge writes the broker's password and ACL files (unset: it does not), how
+# often it checks the tokens, and the broker's pid file to SIGHUP after a change.
+_mqtt_auth_dir = env_str("MQTT_AUTH_DIR")
+MQTT_AUTH_DIR = Path(_mqtt_auth_dir) if _mqtt_auth_dir else None
+MQTT_AUTH_SYNC_S = env_float("MQTT_AUTH_SYNC_S", 5.0, minimum=0.1)
+_mqtt_pid_path = env_str("MQTT_BROKER_PID_PATH")
+MQTT_BROKER_PID_PATH = Path(_mqtt_pid_path) if _mqtt_pid_path else None
+# The broker address handed to gateways with their credentials (default MQTT_URL).
+MQTT_PUBLIC_URL = env_url("MQTT_PUBLIC_URL", schemes={"mqtt", "mqtts"}) or MQTT_URL
+# /healthz and /metrics of this process report the broker's queue, drops and bridges.
+MQTT_MONITOR = env_bool("MQTT_MONITOR", False)
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 
 LOGGING = {

@@ -47,6 +47,7 @@ from prometheus_client import REGISTRY
 from telemetry import services
 from telemetry.ingest import Samples
 from telemetry.mqtt import Broker, MqttBridge
+from telemetry.mqtt.credentials import status_topic
 from telemetry.stores.schema import DIRTY_TABLE, RAW_TABLE, ROLLUP_1H, ROLLUP_1M
 
 # The bridge writes from its own thread: rows must be committed to be seen either way.
@@ -137,8 +138,9 @@ class Publisher:
         self.client.loop_stop()
 
 
-def purge_session(client_id: str) -> None:
-    """Connect once with a clean start and no expiry: the broker forgets the session."""
+def purge_session(client_id: str, status_topic: str | None = None) -> None:
+    """Connect once with a clean start and no expiry: the broker forgets the session (and
+    the bridge's retained status, when given, is cleared)."""
     broker = Broker.from_url(BROKER_URL)
     client = _v5_client(client_id)
     connected = threading.Event()
@@ -148,6 +150,8 @@ def purge_session(client_id: str) -> None:
     client.connect(broker.host, broker.port, clean_start=True, properties=properties)
     client.loop_start()
     connected.wait(WAIT_S)
+    if status_topic is not None:
+        client.publish(status_topic, b"", qos=1, retain=True).wait_for_publish(WAIT_S)
     client.disconnect()
     client.loop_stop()
 
@@ -215,7 +219,7 @@ def scope(broker: Broker) -> Iterator[Scope]:
     n = next(_serial)
     scope = Scope(prefix=f"zenith-test/{RUN}/{n}", client_id=f"zenith-test-{RUN}-{n}")
     yield scope
-    purge_session(scope.client_id)
+    purge_session(scope.client_id, status_topic(scope.topic_filter, scope.client_id))
 
 
 @pytest.fixture
@@ -269,8 +273,8 @@ def start_bridge(
 
 
 class FailingIngest:
-    """The real ingest service, with the database "down" for ``failures`` calls after the
-    first ``after`` ones."""
+    """The real (batched) ingest service, with the database "down" for ``failures`` calls
+    after the first ``after`` ones."""
 
     def __init__(
         self, failures: int, *, after: int = 0, error: type[Exception] = OperationalError
@@ -278,11 +282,11 @@ class FailingIngest:
         self.failures, self.after, self.error = failures, after, error
         self.calls = 0
 
-    def __call__(self, *, samples: Samples) -> services.IngestResult:
+    def __call__(self, *, batches: list[Samples]) -> list[services.IngestResult | Exception]:
         self.calls += 1
         if self.after < self.calls <= self.after + self.failures:
             raise self.error("connection to server at 127.0.0.1, port 5432 failed")
-        return services.telemetry_ingest(samples=samples)
+        return services.telemetry_ingest_many(batches=batches)
 
 
 class Command:
