@@ -19,6 +19,7 @@ bench:      ## benchmarks under bench/ (figures and ratios to a same-run baselin
 	.venv/bin/python bench/lineprotocol.py
 	.venv/bin/python bench/passes.py
 	.venv/bin/python bench/ingest.py
+	.venv/bin/python bench/mqtt.py
 	.venv/bin/python bench/plan.py
 	.venv/bin/python bench/live.py
 	.venv/bin/python bench/console.py
