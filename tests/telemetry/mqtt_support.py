@@ -10,7 +10,8 @@ given an ingest callable that fails first (raising ``OperationalError``, or kill
 bridge's own backend so Django raises it for real) and then delegates to the real service.
 Everything after that is real: the bridge does not acknowledge, drops the connection,
 Mosquitto redelivers the message on the resumed session, and the retry commits it once.
-Broker outages use a private Mosquitto started for the test, so the shared one stays up.
+Broker outages use a private Mosquitto started for the test with Zenith's configuration
+(``mqtt_private.ZenithBroker``), so the shared one stays up.
 
 The fixtures defined here (``broker``, ``scope``, ``publisher``, ``no_samples``,
 ``start_bridge``) are made available to the test modules by ``tests/telemetry/conftest.py``.
@@ -107,9 +108,13 @@ def _v5_client(client_id: str = "") -> Client:
 class Publisher:
     """A plain device-side client: publishes at QoS 1 and collects what it subscribed to."""
 
-    def __init__(self, url: str = BROKER_URL) -> None:
+    def __init__(
+        self, url: str = BROKER_URL, username: str | None = None, password: str | None = None
+    ) -> None:
         broker = Broker.from_url(url)
         self.client = _v5_client(f"zenith-test-pub-{RUN}-{next(_serial)}")
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.received: queue.Queue[MQTTMessage] = queue.Queue()
         self._subscribed = threading.Event()
         self.client.on_message = lambda client, userdata, message: self.received.put(message)
@@ -154,41 +159,6 @@ def purge_session(client_id: str, status_topic: str | None = None) -> None:
         client.publish(status_topic, b"", qos=1, retain=True).wait_for_publish(WAIT_S)
     client.disconnect()
     client.loop_stop()
-
-
-class PrivateBroker:
-    """A Mosquitto of our own (no persistence), to stop and start under a running bridge."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.url = f"mqtt://127.0.0.1:{self.port}"
-        self.config = directory / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> PrivateBroker:
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def listening() -> bool:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-            except OSError:
-                return False
-            return True
-
-        wait_for(listening, "the private broker to listen")
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=WAIT_S)
 
 
 @dataclass(frozen=True)

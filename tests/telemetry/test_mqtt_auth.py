@@ -65,7 +65,7 @@ def zenith_broker(tmp_path: Path) -> Iterator[ZenithBroker]:
 
 
 @pytest.fixture
-def bridge(zenith_broker: ZenithBroker, no_samples: None) -> Callable[[], MqttBridge]:
+def bridge(zenith_broker: ZenithBroker, no_samples: None) -> Iterator[Callable[[], MqttBridge]]:
     started: list[MqttBridge] = []
 
     def start() -> MqttBridge:

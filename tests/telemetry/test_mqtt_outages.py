@@ -19,17 +19,19 @@ import psycopg
 import pytest
 from django.db import InterfaceError, OperationalError, connection
 
+from ops.fleet import services as fleet
 from telemetry import services
 from telemetry.ingest import Samples
 from telemetry.mqtt import MqttBridge
+from telemetry.mqtt.credentials import gateway_credentials
 from tests.telemetry.conftest import sample_count
+from tests.telemetry.mqtt_private import ZenithBroker
 from tests.telemetry.mqtt_support import (
     MOSQUITTO,
     NOW,
     WAIT_S,
     Command,
     FailingIngest,
-    PrivateBroker,
     Publisher,
     Scope,
     committed,
@@ -150,7 +152,13 @@ def test_bridge_reconnects_and_resubscribes_after_the_broker_restarts(
     no_samples: None, nodes: list[Any], scope: Scope, tmp_path: Path
 ) -> None:
     assert MOSQUITTO is not None, "no mosquitto binary: scripts/ensure-services.sh installs it"
-    broker = PrivateBroker(tmp_path).start()
+    account = fleet.service_account_get_or_create(name="gw")
+    gateway = gateway_credentials(
+        fleet.token_create(account=account, name="gw", scopes=["ingest"]).token
+    )
+    broker = ZenithBroker(tmp_path)  # Zenith's configuration: persistence, logins, ACLs
+    broker.write_auth(scope.topic_filter)
+    broker.start()
     bridge = MqttBridge(
         url=broker.url,
         topic=scope.topic_filter,
@@ -165,7 +173,7 @@ def test_bridge_reconnects_and_resubscribes_after_the_broker_restarts(
         time.sleep(0.3)  # a few refused reconnects
         broker.start()
         assert bridge.wait_ready(WAIT_S), "no reconnect after the broker came back"
-        publisher = Publisher(broker.url)
+        publisher = Publisher(broker.url, gateway.username, gateway.password)
         try:
             publisher.publish(scope.topic("leo-001"), json_batch(2))
             wait_for(lambda: bridge.stats.stored == 1, "the message after the restart")
