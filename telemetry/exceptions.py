@@ -43,3 +43,10 @@ class UnsupportedEncoding(TelemetryError):
 class TooManyPoints(TelemetryError):
     code = "too_many_points"
     status = 413
+
+
+class NotAnIngestToken(TelemetryError):
+    """MQTT credentials belong to a live API token with the ``ingest`` scope."""
+
+    code = "not_an_ingest_token"
+    status = 403

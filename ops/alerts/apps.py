@@ -12,10 +12,13 @@ class AlertsConfig(AppConfig):
 
         from ops.alerts import hooks, live
         from ops.alerts.selectors.notify import outbox_health
+        from telemetry.mqtt.monitor import register_drop_listener
         from telemetry.observers import register_ingest_observer
         from zenith import registry
 
         register_ingest_observer("ops.alerts", hooks.on_ingest)
+        # Messages the MQTT broker drops never reach ingest: the bridge reports them here.
+        register_drop_listener("ops.alerts", hooks.on_broker_drops)
         live.register_topics()
         # A stalled notifier must not take the web servers out of rotation: informational.
         registry.health_check("alerts_notifier", outbox_health, required=False)

@@ -32,6 +32,33 @@ def dispatch_soon() -> None:
     transaction.on_commit(send)
 
 
+def on_broker_drops(dropped: int, total: int) -> None:
+    """The MQTT broker dropped messages (its per-client queue overflowed): telemetry was
+    lost before Zenith saw it. One alert, keyed so repeated drops raise the same one."""
+    from django.utils import timezone
+
+    from ops.alerts.services.sources import Event, event_apply
+
+    with transaction.atomic():
+        event_apply(
+            event=Event(
+                action="trigger",
+                dedup_key="mqtt-broker-drops",
+                routing_key="",
+                summary=(
+                    f"MQTT broker dropped {dropped} message(s) ({total} since it started): "
+                    "telemetry lost before ingest; check the bridges and max_queued_bytes"
+                ),
+                severity="critical",
+                source="mqtt-broker",
+                details={"dropped": dropped, "dropped_total": total},
+            ),
+            actor="mqtt-bridge",
+            now=timezone.now(),
+        )
+        dispatch_soon()
+
+
 def on_ingest(ingested: Ingested) -> None:
     result = evaluation.evaluate_ingest(ingested=ingested)
     if result.changes:

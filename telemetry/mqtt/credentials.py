@@ -47,7 +47,7 @@ from django.utils.crypto import salted_hmac
 from ops.edge.access import expand
 from ops.fleet.models import ApiToken
 from ops.fleet.selectors import token_list
-from telemetry.exceptions import TelemetryError
+from telemetry.exceptions import NotAnIngestToken
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,6 @@ ACL_NAME = "acl"
 PBKDF2_ITERATIONS = 101
 _DIGEST_MARK = "# zenith-digest "
 _SALT = "zenith.telemetry.mqtt"
-
-
-class NotAnIngestToken(TelemetryError):
-    """MQTT credentials belong to a live API token with the ``ingest`` scope."""
-
-    code = "not_an_ingest_token"
-    status = 403
 
 
 @dataclass(frozen=True, slots=True)
