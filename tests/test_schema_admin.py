@@ -90,3 +90,46 @@ def test_admin_refuses_overlapping_maintenance() -> None:
     response = operator.post("/admin/fleet/maintenancewindow/add/", clash)
     assert response.status_code == 200 and b"overlaps window" in response.content
     assert MaintenanceWindow.objects.count() == 1
+
+
+def test_every_role_grant_names_a_real_permission() -> None:
+    from django.contrib.auth.models import Permission
+
+    from ops.fleet.roles import ROLE_ADMIN_PERMISSIONS
+
+    for role, grants in ROLE_ADMIN_PERMISSIONS.items():
+        for app_label, model, actions in grants:
+            for action in actions:
+                found = Permission.objects.filter(
+                    content_type__app_label=app_label, codename=f"{action}_{model}"
+                )
+                assert found.exists(), (role, app_label, model, action)
+
+
+def test_alert_admin_permissions_follow_roles() -> None:
+    from ops.alerts.models import Channel, Schedule
+
+    schedule = Schedule.objects.create(name="primary")
+    channel = Channel.objects.create(name="ops-hook", kind="webhook", url="https://x.test/h")
+    operator = staff("olga", "operator")
+    assert operator.get("/admin/alerts/rule/add/").status_code == 200  # owns the rule set
+    rota = operator.get(f"/admin/alerts/schedule/{schedule.pk}/change/").content.decode()
+    assert 'id="rotations-empty"' in rota and 'id="overrides-empty"' in rota  # and the rota
+    assert operator.get("/admin/alerts/auditentry/").status_code == 200
+    assert operator.get("/admin/alerts/alert/").status_code == 200
+    assert operator.get("/admin/alerts/escalationpolicy/add/").status_code == 403
+    assert operator.get("/admin/alerts/channel/").status_code == 403  # webhook secrets
+    oncall = staff("otto", "oncall")
+    assert oncall.get("/admin/alerts/rule/").status_code == 200
+    assert oncall.get("/admin/alerts/rule/add/").status_code == 403
+    shifts = oncall.get(f"/admin/alerts/schedule/{schedule.pk}/change/").content.decode()
+    assert 'id="overrides-empty"' in shifts  # records a shift swap...
+    assert 'id="rotations-empty"' not in shifts  # ...but does not redraw the rotation
+    assert oncall.get(f"/admin/alerts/channel/{channel.pk}/change/").status_code == 403
+    admin = staff("ada", "admin")
+    assert admin.get(f"/admin/alerts/channel/{channel.pk}/change/").status_code == 200
+    assert admin.get("/admin/alerts/escalationpolicy/add/").status_code == 200
+    assert admin.get("/admin/alerts/alert/add/").status_code == 403  # records stay read-only
+    scheduler = staff("sam", "scheduler")
+    assert scheduler.get("/admin/alerts/alert/").status_code == 403
+    assert scheduler.get("/admin/alerts/rule/").status_code == 403
