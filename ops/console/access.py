@@ -5,6 +5,12 @@ Reading needs any of ``schedule``, ``operate``, ``admin``; acting (transfers, al
 stations) needs ``operate`` (``admin`` implies it). A scheduler sees the plan and the
 queue but no control, and a forged POST from one is refused (403) here, whatever the
 page showed.
+
+Alerts are seen by the roles ``ops.alerts`` lets follow them (its live topic's scopes,
+the same as its API's reads: ``operate``, ``admin``): a page the socket would not keep
+live is not shown at all, so an alert list is never silently stale. Today a scheduler
+sees no alert anywhere in the console; widening that is ``ops.alerts``' decision, and
+the console follows it.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from ops.alerts.live import ALERTS as ALERTS_TOPIC
 from ops.edge.access import Scope, scopes_for_user
 
 READ: frozenset[str] = frozenset({Scope.SCHEDULE.value, Scope.OPERATE.value, Scope.ADMIN.value})
 ACT: frozenset[str] = frozenset({Scope.OPERATE.value, Scope.ADMIN.value})
+ALERTS: frozenset[str] = ALERTS_TOPIC.scopes
 
 View = Callable[..., HttpResponse]
 
@@ -31,6 +39,10 @@ def can_read(scopes: frozenset[str]) -> bool:
 
 def can_act(scopes: frozenset[str]) -> bool:
     return bool(scopes & ACT)
+
+
+def can_see_alerts(scopes: frozenset[str]) -> bool:
+    return bool(scopes & ALERTS)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -57,6 +69,18 @@ def console_page(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def alerts_page(view: View) -> View:
+    """A page about alerts: a console page for the roles that may see alerts."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_see_alerts(page_scopes(request)):
+            return _refuse(request, "your role may not see alerts (operate needed)")
+        return view(request, *args, **kwargs)
+
+    return console_page(checked)
 
 
 def console_action(view: View) -> View:

@@ -3,8 +3,11 @@ silently stale: after a reconnect, what changed while the socket was down is in 
 snapshot, and what changes after it arrives as live events (the socket joins its groups
 before it reads the snapshot, and relays events only after sending it).
 
-A view is a name (``fleet``, ``node`` with a key, ``transfers``, ...), the scopes that
-may read it and a function building its JSON from the console's selectors.
+A view is a name (``fleet``, ``node`` with a key, ``transfers``, ``contacts``,
+``alerts``, ``node_alerts`` with a key), the scopes that may read it and a function
+building its JSON from the console's selectors. Rows that carry controls come as HTML
+from the page's own row template (one markup, whoever renders it), with their live
+payload beside them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from ops.console.access import READ, can_act
+from ops.alerts.live import alert_payload
+from ops.console.access import ALERTS, READ, can_act, can_see_alerts
+from ops.console.selectors import alerts as alert_reads
 from ops.console.selectors import fleet
 from ops.console.selectors import node as node_reads
 from ops.console.selectors import passes as pass_reads
@@ -37,7 +42,8 @@ class SnapshotView:
 
 
 def _fleet(key: str | None, scopes: frozenset[str]) -> dict[str, Any]:
-    return fleet.board_json(fleet.fleet_board(now=timezone.now()))
+    board = fleet.fleet_board(now=timezone.now(), alerts=can_see_alerts(scopes))
+    return fleet.board_json(board)
 
 
 def _node(key: str | None, scopes: frozenset[str]) -> dict[str, Any]:
@@ -80,6 +86,42 @@ def _contacts(key: str | None, scopes: frozenset[str]) -> dict[str, Any]:
     }
 
 
+def alert_rows(lists: alert_reads.AlertLists, *, scopes: frozenset[str]) -> list[dict[str, Any]]:
+    """Each open alert as the pages' script places it: its list, its row (the same
+    template as the page's) and its live payload (the shape of ``alert.changed``)."""
+    context = {"can_act": can_act(scopes)}
+    return [
+        {
+            "id": alert.pk,
+            "group": group,
+            "html": render_to_string("console/_alert_row.html", {**context, "a": alert}),
+            "alert": alert_payload(alert),
+        }
+        for group, alert in lists.rows()
+    ]
+
+
+def _alerts(key: str | None, scopes: frozenset[str]) -> dict[str, Any]:
+    now = timezone.now()
+    lists = alert_reads.open_alerts(now=now)
+    return {
+        "now": iso(now),
+        "counts": lists.counts,
+        "rows": alert_rows(lists, scopes=scopes),
+        "oncall_html": render_to_string(
+            "console/_oncall.html", {"oncall": alert_reads.oncall(now=now)}
+        ),
+    }
+
+
+def _node_alerts(key: str | None, scopes: frozenset[str]) -> dict[str, Any]:
+    assert key is not None
+    craft = node_reads.node_get(slug=key)
+    now = timezone.now()
+    lists = alert_reads.open_alerts(now=now, spacecraft_id=craft.pk)
+    return {"now": iso(now), "counts": lists.counts, "rows": alert_rows(lists, scopes=scopes)}
+
+
 _VIEWS: dict[str, SnapshotView] = {}
 
 
@@ -95,3 +137,5 @@ register(SnapshotView("fleet", _fleet))
 register(SnapshotView("node", _node, keyed=True))
 register(SnapshotView("transfers", _transfers))
 register(SnapshotView("contacts", _contacts))
+register(SnapshotView("alerts", _alerts, scopes=ALERTS))
+register(SnapshotView("node_alerts", _node_alerts, keyed=True, scopes=ALERTS))

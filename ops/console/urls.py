@@ -16,5 +16,10 @@ urlpatterns = [
     path("transfers/", views.transfers, name="transfers"),
     path("transfers/<int:pk>/<str:action>/", views.transfer_action, name="transfer-action"),
     path("workloads/<int:pk>/<str:action>/", views.workload_action, name="workload-action"),
+    path("alerts/", views.alerts, name="alerts"),
+    path("alerts/history/", views.alert_history, name="alert-history"),
+    path("alerts/audit/", views.alert_audit, name="alert-audit"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert"),
+    path("alerts/<int:pk>/<str:action>/", views.alert_action, name="alert-action"),
     path("registry/", views.registry, name="registry"),
 ]

@@ -125,9 +125,11 @@
     return meta ? meta.content : "";
   };
   // Submit an action form without leaving the page; the server checks the role again.
-  Z.submit = async function (form) {
+  // A form with several actions names each on its button (formaction), as HTML does.
+  Z.submit = async function (form, submitter) {
     const body = new FormData(form);
-    const response = await fetch(form.action, {
+    const action = submitter && submitter.hasAttribute("formaction") ? submitter.formAction : form.action;
+    const response = await fetch(action, {
       method: "POST",
       body: body,
       headers: { "X-CSRFToken": Z.csrf(), Accept: "application/json" },
@@ -148,11 +150,12 @@
       form.dataset.bound = "1";
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();
-        const confirmText = form.dataset.confirm;
+        const submitter = ev.submitter || null;
+        const confirmText = (submitter && submitter.dataset.confirm) || form.dataset.confirm;
         if (confirmText && !window.confirm(confirmText)) return;
-        const buttons = form.querySelectorAll("button");
+        const buttons = Array.from(form.querySelectorAll("button")).filter((b) => !b.disabled);
         buttons.forEach((b) => (b.disabled = true));
-        Z.submit(form).finally(() => buttons.forEach((b) => (b.disabled = false))).then((data) => {
+        Z.submit(form, submitter).finally(() => buttons.forEach((b) => (b.disabled = false))).then((data) => {
           if (data) form.dispatchEvent(new CustomEvent("zenith:done", { detail: data, bubbles: true }));
         });
       });
@@ -206,8 +209,11 @@
       } else if (message.type === "snapshot") {
         dispatch("snapshot:" + message.view, message);
         // Subscriptions go out before snapshots on the same socket: once a snapshot is
-        // here, the page is following everything it shows (tests wait for this mark).
-        document.body.dataset.synced = message.view;
+        // here, the page is following everything it shows (tests wait for this mark: the
+        // views synced, space-separated, as a page may ask for several).
+        const synced = new Set((document.body.dataset.synced || "").split(" ").filter(Boolean));
+        synced.add(message.view);
+        document.body.dataset.synced = Array.from(synced).join(" ");
       } else if (message.type === "error") {
         console.warn("console socket:", message.detail);
         dispatch("error", message);

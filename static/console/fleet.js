@@ -5,6 +5,10 @@
  * "telemetry.fleet" (newest values; older ones are ignored) and "contact.state" events.
  * A one-second tick ages "last seen", flips eclipse markers at their forecast times and
  * keeps the counts. Gauges mirror ops/console/gauges.py.
+ *
+ * Alerts (for roles that may see them): the board carries every open alert of its nodes
+ * and "alert.changed" events update that set; a tile's left edge is its node's worst open
+ * alert that is not shelved (ops/console/selectors/alerts.py worst_of).
  */
 (function () {
   "use strict";
@@ -16,6 +20,10 @@
   const byId = new Map();
   const stations = new Map(); // id -> {slug, el, busy, antennas}
   const contacts = new Map(); // contact id -> {craft, station}
+  const RANK = { watch: 1, warning: 2, distress: 3, critical: 4, severe: 5 };
+  const marks = new Map(); // open alert id -> {craft, severity, shelved (ms, 0: not shelved)}
+  let seesAlerts = false;
+  let nextUnshelve = Infinity;
   let filter = "all";
   let search = "";
 
@@ -105,6 +113,26 @@
     if (severity) t.el.dataset.alert = severity;
     else delete t.el.dataset.alert;
   }
+  function worstOf(craftId, now) {
+    let worst = null;
+    marks.forEach((m) => {
+      if (m.craft !== craftId || m.shelved > now) return;
+      if (!worst || RANK[m.severity] > RANK[worst]) worst = m.severity;
+    });
+    return worst;
+  }
+  function drawAlerts(craftIds) {
+    const now = Date.now();
+    nextUnshelve = Infinity;
+    marks.forEach((m) => { if (m.shelved > now && m.shelved < nextUnshelve) nextUnshelve = m.shelved; });
+    (craftIds || Array.from(byId.keys())).forEach((id) => {
+      const t = byId.get(id);
+      if (t) setAlert(t, worstOf(id, now));
+    });
+  }
+  function mark(id, craft, severity, shelvedUntil) {
+    marks.set(id, { craft: craft, severity: severity, shelved: shelvedUntil ? Date.parse(shelvedUntil) : 0 });
+  }
   function applyBoard(board) {
     const now = Date.parse(board.now);
     contacts.clear();
@@ -124,6 +152,10 @@
       t.changes = (n.lc || []).map(([s, state]) => [now + s * 1000, state]);
       setAlert(t, n.alert);
     });
+    seesAlerts = board.alerts !== null && board.alerts !== undefined;
+    marks.clear();
+    (board.alerts || []).forEach(([id, craft, severity, shelved]) => mark(id, craft, severity, shelved));
+    if (seesAlerts) drawAlerts();
     Object.keys(board.stations).forEach((slug) => {
       const s = board.stations[slug];
       const st = stations.get(s.id);
@@ -155,6 +187,7 @@
   }
   function tick() {
     const now = Date.now();
+    if (now >= nextUnshelve) drawAlerts(); // a shelve ran out: that alert counts again
     const counts = { contact: 0, eclipse: 0, stale: 0, alert: 0 };
     tiles.forEach((t) => {
       while (t.changes.length && t.changes[0][0] <= now) t.light = t.changes.shift()[1];
@@ -212,6 +245,14 @@
       else if (t.contact && (!st || t.contact === st.slug)) setContact(t, null);
     }
     drawStations();
+    tick();
+  });
+  Z.live.on("alert.changed", (m) => {
+    const a = m.alert;
+    if (!seesAlerts || a.spacecraft_id === null) return;
+    if (a.state === "normal") marks.delete(a.id);
+    else mark(a.id, a.spacecraft_id, a.severity, a.shelved_until);
+    drawAlerts([a.spacecraft_id]);
     tick();
   });
   Z.live.onSnapshot("fleet", (m) => applyBoard(m.data));

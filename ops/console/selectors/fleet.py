@@ -68,6 +68,9 @@ class FleetBoard:
     stations: list[StationState]
     metrics: dict[str, Metric] = field(default_factory=dict)
     contacts: list[tuple[int, int, int]] = field(default_factory=list)  # id, craft, station
+    # Every open alert of the board's nodes: the page recomputes a tile's worst alert from
+    # these when one changes live. None: the person may not see alerts.
+    alerts: list[alert_reads.AlertMark] | None = None
 
     @property
     def leo(self) -> list[Tile]:
@@ -135,8 +138,9 @@ def tile_metrics() -> dict[str, Metric]:
     return {name: found[name] for name in TILE_METRICS if name in found}
 
 
-def fleet_board(*, now: datetime) -> FleetBoard:
-    """Every active node's tile (LEO first, then GEO, by slug) and the stations."""
+def fleet_board(*, now: datetime, alerts: bool) -> FleetBoard:
+    """Every active node's tile (LEO first, then GEO, by slug) and the stations; with
+    ``alerts``, each tile's worst open alert (for people who may see alerts)."""
     crafts = list(fleet_selectors.spacecraft_list().filter(active=True).order_by("role", "slug"))
     metrics = tile_metrics()
     latest = telemetry_selectors.latest_for_nodes(nodes=crafts, metrics=list(metrics.values()))
@@ -147,7 +151,8 @@ def fleet_board(*, now: datetime) -> FleetBoard:
         in_contact[c.spacecraft_id] = f"{seen}+{c.station.slug}" if seen else c.station.slug
     upcoming = next_aos(now=now)
     light = shadow_now(orbits=current_orbits(spacecraft=crafts), now=now)
-    worst = alert_reads.worst_by_node(node_ids=[c.pk for c in crafts])
+    marks = alert_reads.alert_marks(node_ids=[c.pk for c in crafts]) if alerts else None
+    worst = alert_reads.worst_of(marks or [], now=now)
     tiles = []
     for craft in crafts:
         values = {name: (v.time, v.value) for name, v in latest.get(craft.pk, {}).items()}
@@ -178,6 +183,7 @@ def fleet_board(*, now: datetime) -> FleetBoard:
         stations=station_states(now=now, contacts=contacts),
         metrics=metrics,
         contacts=[(c.pk, c.spacecraft_id, c.station_id) for c in contacts],
+        alerts=marks,
     )
 
 
@@ -223,4 +229,8 @@ def board_json(board: FleetBoard) -> dict[str, Any]:
             {"id": pk, "spacecraft_id": craft, "station_id": station}
             for pk, craft, station in board.contacts
         ],
+        # [id, node id, severity, shelved until]; null: this person sees no alerts.
+        "alerts": None
+        if board.alerts is None
+        else [[m.id, m.spacecraft_id, m.severity, iso(m.shelved_until)] for m in board.alerts],
     }

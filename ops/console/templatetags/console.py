@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -59,3 +60,19 @@ def json_inline(value: Any) -> SafeString:
 @register.filter
 def get_item(mapping: dict[Any, Any], key: Any) -> Any:
     return mapping.get(key)
+
+
+SHELVE_MINUTES = (30, 60, 120, 240, 480, 720, 1440, 4320)
+
+
+@register.simple_tag
+def shelve_choices() -> list[tuple[int, str]]:
+    """How long an alert may be shelved from the console: up to ``ALERTS_MAX_SHELVE_H``."""
+    longest = settings.ALERTS_MAX_SHELVE_H * 60
+    return [(m, f"{m} min" if m < 60 else f"{m // 60} h") for m in SHELVE_MINUTES if m <= longest]
+
+
+@register.filter
+def quantity(value: float | None) -> str:
+    """A measured value as people read it: 82.5, 0.0012, 3.2e+12 (six significant digits)."""
+    return "—" if value is None else f"{value:.6g}"

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from ops.console.access import console_page, page_scopes
+from ops.console.access import can_see_alerts, console_page, page_scopes
 from ops.console.selectors import fleet
 from ops.console.tiles import tiles_html
 from ops.console.views.common import page
@@ -17,7 +17,7 @@ from zenith.registry import console_sections
 @console_page
 def home(request: HttpRequest) -> HttpResponse:
     """A tile per node, LEO and GEO grouped, kept live by the socket."""
-    board = fleet.fleet_board(now=timezone.now())
+    board = fleet.fleet_board(now=timezone.now(), alerts=can_see_alerts(page_scopes(request)))
     limits = {
         name: [m.warn_low, m.warn_high, m.crit_low, m.crit_high]
         for name, m in board.metrics.items()

@@ -1,5 +1,6 @@
 """One node: its series (range presets, chosen metrics, appended live), newest values,
-contact and light, current and next passes, its transfers."""
+contact and light, current and next passes, its transfers, its open alerts (with their
+controls, for the roles that may see alerts)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from ops.console import gauges
-from ops.console.access import can_act, console_page, page_scopes
+from ops.console.access import can_act, can_see_alerts, console_page, page_scopes
 from ops.console.figures import common
 from ops.console.figures.series import Line, series_figure
+from ops.console.selectors import alerts as alert_reads
 from ops.console.selectors import node as node_reads
 from ops.console.selectors.fleet import iso
 from ops.console.selectors.orbits import light_changes
@@ -78,6 +80,10 @@ def node(request: HttpRequest, slug: str) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.detail) from exc
     limits = {m.name: [m.warn_low, m.warn_high, m.crit_low, m.crit_high] for m in view.metrics}
+    scopes = page_scopes(request)
+    alert_rows: list[tuple[str, Any]] = []
+    if can_see_alerts(scopes):
+        alert_rows = alert_reads.open_alerts(now=timezone.now(), spacecraft_id=view.craft.pk).rows()
     return page(
         request,
         "console/node.html",
@@ -94,7 +100,12 @@ def node(request: HttpRequest, slug: str) -> HttpResponse:
             "units": {m.name: m.unit for m in view.metrics},
             "counters": [m.name for m in view.metrics if node_reads.is_counter(m)],
             "light_changes": [[iso(at), state] for at, state in light_changes(view.light)],
-            "can_act": can_act(page_scopes(request)),
+            "can_act": can_act(scopes),
+            "alert_rows": alert_rows,
+            "alert_count": len(alert_rows),
+            "people": alert_reads.assignable_people()
+            if can_see_alerts(scopes) and can_act(scopes)
+            else [],
         },
         section="fleet",
     )

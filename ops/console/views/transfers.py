@@ -8,15 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
-from ops.console.access import can_act, console_action, console_page, page_scopes, wants_json
+from ops.console.access import can_act, console_action, console_page, page_scopes
 from ops.console.selectors import transfers as transfer_reads
-from ops.console.views.common import page
+from ops.console.views.common import answer, page, refused
 from ops.edge.exceptions import DomainError
 from scheduling.exceptions import InvalidRequest, NotFound
 from scheduling.live import transfer_payload
@@ -67,22 +64,11 @@ def _priority(request: HttpRequest) -> dict[str, Any]:
 def _answer(
     request: HttpRequest, text: str, body: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    if wants_json(request):
-        return JsonResponse({"message": text, **body}, status=status)
-    (messages.success if status < 400 else messages.error)(request, text)
-    back = request.POST.get("next") or request.headers.get("Referer") or "/transfers/"
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = "/transfers/"
-    return redirect(back)
+    return answer(request, text, body, fallback="/transfers/", status=status)
 
 
 def _refused(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return _answer(
-        request,
-        exc.detail,
-        {"error": exc.code, "detail": exc.detail, "fields": exc.fields},
-        exc.status,
-    )
+    return refused(request, exc, fallback="/transfers/")
 
 
 @console_action
