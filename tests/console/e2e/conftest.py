@@ -148,4 +148,8 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
 def wait_live(page: Page, view: str | None = None) -> None:
     page.wait_for_selector("#live-state[data-state=live]", timeout=10_000)
     if view:
-        page.wait_for_function(f"document.body.dataset.synced === {view!r}", timeout=10_000)
+        page.wait_for_function(
+            "v => (document.body.dataset.synced || '').split(' ').includes(v)",
+            arg=view,
+            timeout=10_000,
+        )
