@@ -82,6 +82,7 @@ def test_a_worse_value_raises_the_severity_of_the_same_occurrence(fleet: dict[st
     ingest("leo-001", [(3, 97)])
     alert.refresh_from_db()
     assert alert.severity == "severe" and outbox(alert)[-1] == "severity_raised"
+    assert alert.summary.endswith("gpu_temp_c 97 on leo-001 (severe)"), alert.summary
 
 
 def test_a_new_crossing_after_clearing_is_a_new_occurrence(fleet: dict[str, Any]) -> None:

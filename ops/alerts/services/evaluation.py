@@ -239,6 +239,7 @@ def _evaluate_pair(
                 at=change.at,
                 actor=ACTOR,
                 now=now,
+                summary=_summary(rule, change, node_slug, severity),
             )
         elif change.kind == "clear" and opened is not None:
             # Began and ended in this batch: already over when we learnt of it.
@@ -287,8 +288,7 @@ def _open(
 ) -> Alert:
     rule = compiled.rule
     severity = limits.severity_name(max(worst, opened.level))
-    what = f"{opened.metric} {opened.value:.6g}" if opened.metric else "no data"
-    summary = f"{rule.name}: {what} on {node_slug} ({severity})"
+    summary = _summary(rule, opened, node_slug, severity)
     if cleared is not None:
         summary += ": happened during LOS, already cleared"
     return lifecycle.alert_open(
@@ -307,6 +307,11 @@ def _open(
         actor=ACTOR,
         now=now,
     )
+
+
+def _summary(rule: Any, change: limits.Change, node_slug: str, severity: str) -> str:
+    what = f"{change.metric} {change.value:.6g}" if change.metric else "no data"
+    return f"{rule.name}: {what} on {node_slug} ({severity})"
 
 
 def _details(rule: Any, change: limits.Change) -> dict[str, Any]:

@@ -113,16 +113,26 @@ def alert_open(*, opening: Opening, actor: str, now: datetime) -> Alert:
 
 
 def alert_worsen(
-    *, alert: Alert, severity: str, value: float | None, at: datetime, actor: str, now: datetime
+    *,
+    alert: Alert,
+    severity: str,
+    value: float | None,
+    at: datetime,
+    actor: str,
+    now: datetime,
+    summary: str | None = None,
 ) -> Alert:
-    """A worse value: the same occurrence, a higher severity, and a notification."""
+    """A worse value: the same occurrence, a higher severity (and the summary saying so),
+    and a notification."""
     if SEVERITY_RANK[severity] <= SEVERITY_RANK[alert.severity]:
         return alert
     before = alert.severity
     alert.severity = severity
     alert.value = value if value is not None else alert.value
+    if summary:
+        alert.summary = summary[:1024]
     alert.updated_at = now
-    alert.save(update_fields=["severity", "value", "updated_at"])
+    alert.save(update_fields=["severity", "value", "summary", "updated_at"])
     audit_record(
         at=now,
         actor=actor,
