@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
 from channels.layers import channel_layers
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -47,6 +49,23 @@ def test_healthz_details_for_admins_only(
     detailed = client_with_token("admin").get("/healthz").json()["checks"]["database"]
     assert detailed["vendor"] == "postgresql" and "latency_ms" in detailed
     assert client.head("/healthz").status_code == 200
+
+
+def test_healthz_names_the_timescaledb_license_to_admins(
+    client: Client, client_with_token: Callable[..., APIClient]
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('timescaledb.license', true)")
+        loaded = cursor.fetchone()[0]
+    # The suite runs on the Timescale-licensed build unless the Apache run says otherwise
+    # (tests/telemetry/test_compression_license.py).
+    assert loaded == os.environ.get("ZENITH_EXPECT_TSDB_LICENSE", "timescale")
+    detailed = client_with_token("admin").get("/healthz").json()["checks"]["database"]
+    assert detailed["timescaledb_license"] == loaded
+    assert detailed["timescaledb"].startswith("2.")
+    anonymous = client.get("/healthz")
+    assert set(anonymous.json()["checks"]["database"]) == {"ok", "required"}
+    assert loaded not in anonymous.content.decode()
 
 
 def test_metrics_need_admin(client_with_token: Callable[..., APIClient], api: APIClient) -> None:

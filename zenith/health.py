@@ -36,7 +36,12 @@ def check_database() -> dict[str, Any]:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
                 row = cursor.fetchone()
-            info["timescaledb"] = row[0] if row else None
+                info["timescaledb"] = row[0] if row else None
+                if row:
+                    # 'timescale' (compression, continuous aggregates: what deployments
+                    # run) or 'apache' (hypertables only); see telemetry/README.md.
+                    cursor.execute("SELECT current_setting('timescaledb.license', true)")
+                    info["timescaledb_license"] = cursor.fetchone()[0]
         return info
     finally:
         connection.close()
