@@ -25,8 +25,13 @@ _ORIGIN = "'1970-01-01 00:00:00+00'::timestamptz"
 _PREV_BEFORE = (
     "(SELECT p.value FROM telemetry_sample p WHERE p.node_id = s.node_id "
     "AND p.metric_id = s.metric_id AND p.time < {bucket} "
-    "AND p.time >= {bucket} - interval '1 hour' ORDER BY p.time DESC LIMIT 1)"
+    "AND p.time >= {bucket} - interval '1 hour' {bounds} ORDER BY p.time DESC LIMIT 1)"
 )
+# Constant time bounds beside the per-row ones, in every per-(series, minute) lookup: the
+# planner can then leave out the chunks outside them. Without them each lookup is a
+# ChunkAppend that excludes chunks at run time, one by one: with a retention window of
+# 140 chunks that cost 0.45 ms a lookup, 26 ms a node-minute in the rollup job.
+_PREV_BOUNDS = "AND p.time >= {lo} - interval '1 hour' AND p.time < {hi}"
 _INCREASE = "sum(CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END)"
 
 
@@ -165,12 +170,15 @@ class PostgresStore:
     def _minute_parts_sql(self, counter: bool) -> str:
         """Per-minute partial aggregates: rollup rows, except minutes still marked dirty,
         which are aggregated from the raw rows (the rollup job has not caught up yet)."""
-        prev = _PREV_BEFORE.format(bucket="d.bucket")
+        prev = _PREV_BEFORE.format(
+            bucket="d.bucket", bounds=_PREV_BOUNDS.format(lo="%(s)s", hi="%(e)s")
+        )
         increase = (
             f"(SELECT {_INCREASE} FROM (SELECT s.value, coalesce(lag(s.value) OVER "
             f"(ORDER BY s.time), {prev}) AS prev FROM {RAW_TABLE} s "
             "WHERE s.node_id = d.node_id AND s.metric_id = %(m)s AND s.time >= d.bucket "
-            "AND s.time < d.bucket + interval '1 minute') AS x)"
+            "AND s.time < d.bucket + interval '1 minute' "
+            "AND s.time >= %(s)s AND s.time < %(e)s) AS x)"
             if counter
             else "NULL::float8"
         )
@@ -191,6 +199,7 @@ class PostgresStore:
                 FROM {RAW_TABLE} s
                 WHERE s.node_id = d.node_id AND s.metric_id = %(m)s
                   AND s.time >= d.bucket AND s.time < d.bucket + interval '1 minute'
+                  AND s.time >= %(s)s AND s.time < %(e)s
             ) a
             WHERE d.node_id = %(n)s AND d.bucket >= %(s)s AND d.bucket < %(e)s AND a.count > 0
         """
@@ -316,7 +325,9 @@ class PostgresStore:
         runs each writing the same hour from their own snapshot would lose minutes.
         """
         empty = {"minutes": 0, "rollup_1m_rows": 0, "rollup_1h_rows": 0}
-        prev = _PREV_BEFORE.format(bucket="c.bucket")
+        prev = _PREV_BEFORE.format(
+            bucket="c.bucket", bounds=_PREV_BOUNDS.format(lo="%(lo)s", hi="%(hi)s")
+        )
         last_raw = (
             "last(s.value, s.time)"
             if self.timescale
@@ -346,6 +357,8 @@ class PostgresStore:
             claimed = cursor.rowcount
             if claimed <= 0:
                 return empty
+            cursor.execute("SELECT min(bucket), max(bucket) FROM telemetry_claimed")
+            first, last = cursor.fetchone()
             # A counter sample landing late in a minute changes the increase of the minute
             # holding that series' next sample too: recompute that one as well.
             cursor.execute(
@@ -358,10 +371,17 @@ class PostgresStore:
                         WHERE s.node_id = c.node_id AND s.metric_id = m.id
                           AND s.time >= c.bucket + interval '1 minute'
                           AND s.time < c.bucket + interval '61 minutes'
+                          AND s.time >= %s + interval '1 minute'
+                          AND s.time < %s + interval '61 minutes'
                         ORDER BY s.time LIMIT 1) n
                     WHERE m.kind = 'counter'
-                    EXCEPT SELECT node_id, bucket FROM telemetry_claimed"""
+                    EXCEPT SELECT node_id, bucket FROM telemetry_claimed""",
+                [first, last],
             )
+            cursor.execute(
+                "SELECT min(bucket), max(bucket) + interval '1 minute' FROM telemetry_claimed"
+            )
+            bounds = dict(zip(("lo", "hi"), cursor.fetchone(), strict=True))
             cursor.execute("ANALYZE telemetry_claimed")
             # Every lookup below is a LATERAL per (node, metric, minute or hour): a range of
             # the primary key. Left to itself the planner hash-joins the whole raw table.
@@ -377,12 +397,14 @@ class PostgresStore:
                         FROM {RAW_TABLE} s
                         WHERE s.node_id = c.node_id AND s.metric_id = m.id
                           AND s.time >= c.bucket AND s.time < c.bucket + interval '1 minute'
+                          AND s.time >= %(lo)s AND s.time < %(hi)s
                     ) a
                     WHERE a.count > 0
                     ON CONFLICT (node_id, metric_id, bucket) DO UPDATE SET
                         min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum,
                         count = EXCLUDED.count, last = EXCLUDED.last,
-                        last_time = EXCLUDED.last_time, increase = NULL"""
+                        last_time = EXCLUDED.last_time, increase = NULL""",
+                bounds,
             )
             minute_rows = cursor.rowcount
             # Counter increases need samples in time order (window), so only counters pay it.
@@ -401,12 +423,14 @@ class PostgresStore:
                                 WHERE s.node_id = c.node_id AND s.metric_id = m.id
                                   AND s.time >= c.bucket
                                   AND s.time < c.bucket + interval '1 minute'
+                                  AND s.time >= %(lo)s AND s.time < %(hi)s
                             ) y
                         ) a
                         WHERE a.n > 0
                     ) x
                     WHERE r.node_id = x.node_id AND r.metric_id = x.metric_id
-                      AND r.bucket = x.bucket"""
+                      AND r.bucket = x.bucket""",
+                bounds,
             )
             cursor.execute(
                 f"""INSERT INTO {ROLLUP_1H} ({_ROLLUP_COLUMNS})
