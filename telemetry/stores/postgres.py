@@ -13,57 +13,19 @@ import psycopg
 from django.db import connection, transaction
 
 from telemetry.stores.base import Batch, Bucket, LatestValue, RawPoint, WriteResult
+from telemetry.stores.postgres_sql import (
+    COMPRESSED_IN_RANGE,
+    DROP_STORED,
+    INCREASE,
+    PREV_BEFORE,
+    PREV_BOUNDS,
+    hour_parts,
+    minute_parts,
+)
 from telemetry.stores.schema import DIRTY_TABLE, RAW_TABLE, ROLLUP_1H, ROLLUP_1M
 
 _COPY_TYPES = ["timestamptz", "int4", "int4", "float8"]
 _ORIGIN = "'1970-01-01 00:00:00+00'::timestamptz"
-
-# Counter increase of a row: the delta to the previous sample, or the value itself when
-# the counter went down (it restarted from zero on a reboot). The previous sample of the
-# first row in a minute is looked up before the minute (within an hour: longer silences
-# restart the count, which undercounts rather than inventing increments).
-_PREV_BEFORE = (
-    "(SELECT p.value FROM telemetry_sample p WHERE p.node_id = s.node_id "
-    "AND p.metric_id = s.metric_id AND p.time < {bucket} "
-    "AND p.time >= {bucket} - interval '1 hour' {bounds} ORDER BY p.time DESC LIMIT 1)"
-)
-# Constant time bounds beside the per-row ones, in every per-(series, minute) lookup: the
-# planner can then leave out the chunks outside them. Without them each lookup is a
-# ChunkAppend that excludes chunks at run time, one by one: with a retention window of
-# 140 chunks that cost 0.45 ms a lookup, 26 ms a node-minute in the rollup job.
-_PREV_BOUNDS = "AND p.time >= {lo} - interval '1 hour' AND p.time < {hi}"
-_INCREASE = "sum(CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END)"
-
-
-# A replay into compressed chunks: ``ON CONFLICT`` checks each row against the compressed
-# batch holding its time, decompressing that batch (up to 1,000 rows) per row, 30-40x
-# slower than into uncompressed chunks (telemetry/README.md). So the rows already stored
-# are first dropped from the staging table with one read per series over the batch's
-# range, which decompresses each batch once; the insert then checks only the new rows.
-# Only done when the batch reaches a compressed chunk: on uncompressed chunks the per-row
-# index probes are as cheap, and a sparse batch would read whole ranges for nothing.
-# The catalog is read directly: timescaledb_information.chunks takes ~20 ms a call.
-_COMPRESSED_IN_RANGE = """
-    SELECT EXISTS (
-        SELECT 1 FROM _timescaledb_catalog.chunk c
-        JOIN _timescaledb_catalog.hypertable h ON h.id = c.hypertable_id
-        JOIN _timescaledb_catalog.chunk_constraint cc ON cc.chunk_id = c.id
-        JOIN _timescaledb_catalog.dimension_slice ds ON ds.id = cc.dimension_slice_id
-        WHERE h.table_name = %s AND c.compressed_chunk_id IS NOT NULL AND NOT c.dropped
-          AND _timescaledb_functions.to_timestamp(ds.range_start) <= %s
-          AND _timescaledb_functions.to_timestamp(ds.range_end) > %s)"""
-_DROP_STORED = f"""
-    DELETE FROM telemetry_stage st USING (
-        SELECT s.node_id, s.metric_id, s.time
-        FROM (SELECT node_id, metric_id, min(time) AS lo, max(time) AS hi
-              FROM telemetry_stage GROUP BY node_id, metric_id) k
-        CROSS JOIN LATERAL (
-            SELECT x.node_id, x.metric_id, x.time FROM {RAW_TABLE} x
-            WHERE x.node_id = k.node_id AND x.metric_id = k.metric_id
-              AND x.time >= k.lo AND x.time <= k.hi
-              AND x.time >= %s AND x.time <= %s) s
-    ) e
-    WHERE st.node_id = e.node_id AND st.metric_id = e.metric_id AND st.time = e.time"""
 
 _ROLLUP_LOCK_KEY = 0x7A656E69_7468  # "zenith": serialises rollup runs across workers
 _ROLLUP_COLUMNS = "bucket, node_id, metric_id, min, max, sum, count, last, last_time, increase"
@@ -120,7 +82,7 @@ class PostgresStore:
                     # Statistics first: without them the planner guesses thousands of
                     # series and hash-joins every chunk of the range, all series of it.
                     cursor.execute("ANALYZE telemetry_stage")
-                    cursor.execute(_DROP_STORED, [min(batch.times), max(batch.times)])
+                    cursor.execute(DROP_STORED, [min(batch.times), max(batch.times)])
                 cursor.execute(
                     f"INSERT INTO {RAW_TABLE} (time, node_id, metric_id, value) "
                     "SELECT time, node_id, metric_id, value FROM telemetry_stage "
@@ -150,7 +112,7 @@ class PostgresStore:
 
     @staticmethod
     def _touches_compressed(cursor: psycopg.Cursor[Any], batch: Batch) -> bool:
-        cursor.execute(_COMPRESSED_IN_RANGE, [RAW_TABLE, max(batch.times), min(batch.times)])
+        cursor.execute(COMPRESSED_IN_RANGE, [RAW_TABLE, max(batch.times), min(batch.times)])
         row = cursor.fetchone()
         return bool(row and row[0])
 
@@ -167,63 +129,6 @@ class PostgresStore:
             )
             return [RawPoint(t, v) for t, v in cursor.fetchall()]
 
-    def _minute_parts_sql(self, counter: bool) -> str:
-        """Per-minute partial aggregates: rollup rows, except minutes still marked dirty,
-        which are aggregated from the raw rows (the rollup job has not caught up yet)."""
-        prev = _PREV_BEFORE.format(
-            bucket="d.bucket", bounds=_PREV_BOUNDS.format(lo="%(s)s", hi="%(e)s")
-        )
-        increase = (
-            f"(SELECT {_INCREASE} FROM (SELECT s.value, coalesce(lag(s.value) OVER "
-            f"(ORDER BY s.time), {prev}) AS prev FROM {RAW_TABLE} s "
-            "WHERE s.node_id = d.node_id AND s.metric_id = %(m)s AND s.time >= d.bucket "
-            "AND s.time < d.bucket + interval '1 minute' "
-            "AND s.time >= %(s)s AND s.time < %(e)s) AS x)"
-            if counter
-            else "NULL::float8"
-        )
-        return f"""
-            SELECT r.bucket, r.min, r.max, r.sum, r.count, r.last, r.last_time, r.increase
-            FROM {ROLLUP_1M} r
-            WHERE r.node_id = %(n)s AND r.metric_id = %(m)s
-              AND r.bucket >= %(s)s AND r.bucket < %(e)s
-              AND NOT EXISTS (SELECT 1 FROM {DIRTY_TABLE} d
-                              WHERE d.node_id = %(n)s AND d.bucket = r.bucket)
-            UNION ALL
-            SELECT d.bucket, a.min, a.max, a.sum, a.count, a.last, a.last_time, {increase}
-            FROM {DIRTY_TABLE} d
-            CROSS JOIN LATERAL (
-                SELECT min(s.value) AS min, max(s.value) AS max, sum(s.value) AS sum,
-                       count(*) AS count, (array_agg(s.value ORDER BY s.time DESC))[1] AS last,
-                       max(s.time) AS last_time
-                FROM {RAW_TABLE} s
-                WHERE s.node_id = d.node_id AND s.metric_id = %(m)s
-                  AND s.time >= d.bucket AND s.time < d.bucket + interval '1 minute'
-                  AND s.time >= %(s)s AND s.time < %(e)s
-            ) a
-            WHERE d.node_id = %(n)s AND d.bucket >= %(s)s AND d.bucket < %(e)s AND a.count > 0
-        """
-
-    def _hour_parts_sql(self, counter: bool) -> str:
-        """Per-hour partials: hour rollups for clean hours, minute partials for the rest."""
-        minute_parts = self._minute_parts_sql(counter)
-        return f"""
-            SELECT h.bucket, h.min, h.max, h.sum, h.count, h.last, h.last_time, h.increase
-            FROM {ROLLUP_1H} h
-            WHERE h.node_id = %(n)s AND h.metric_id = %(m)s
-              AND h.bucket >= %(s)s AND h.bucket < %(e)s
-              AND NOT EXISTS (SELECT 1 FROM {DIRTY_TABLE} d WHERE d.node_id = %(n)s
-                              AND d.bucket >= h.bucket AND d.bucket < h.bucket + interval '1 hour')
-            UNION ALL
-            SELECT mp.* FROM ({minute_parts}) mp
-            WHERE EXISTS (SELECT 1 FROM {DIRTY_TABLE} d WHERE d.node_id = %(n)s
-                          AND d.bucket >= date_trunc('hour', mp.bucket)
-                          AND d.bucket < date_trunc('hour', mp.bucket) + interval '1 hour')
-               OR NOT EXISTS (SELECT 1 FROM {ROLLUP_1H} h2 WHERE h2.node_id = %(n)s
-                              AND h2.metric_id = %(m)s
-                              AND h2.bucket = date_trunc('hour', mp.bucket))
-        """
-
     def buckets(
         self,
         *,
@@ -236,12 +141,22 @@ class PostgresStore:
     ) -> list[Bucket]:
         params: dict[str, Any] = {"n": node_id, "m": metric_id, "s": start, "e": end, "b": bucket_s}
         bucket = f"{self._bin}(%(b)s * interval '1 second', p.bucket, {_ORIGIN})"
-        if bucket_s % 3600 == 0:
-            parts = self._hour_parts_sql(counter)
-        elif bucket_s % 60 == 0:
-            parts = self._minute_parts_sql(counter)
-        else:
-            parts = ""
+        parts = ""
+        if bucket_s % 60 == 0:
+            # The minutes of the node still marked dirty in the range (postgres_sql).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT min(bucket), max(bucket) FROM {DIRTY_TABLE} "
+                    "WHERE node_id = %s AND bucket >= %s AND bucket < %s",
+                    [node_id, start, end],
+                )
+                params["dlo"], params["dhi"] = cursor.fetchone()
+            dirty = params["dlo"] is not None
+            if bucket_s % 3600 == 0:
+                params["hours"] = int((end - start).total_seconds()) // 3600
+                parts = hour_parts(counter=counter, dirty=dirty)
+            else:
+                parts = minute_parts(counter=counter, dirty=dirty)
         if parts:
             sql = f"""
                 SELECT {bucket} AS b, min(p.min), max(p.max), sum(p.sum) / sum(p.count),
@@ -250,7 +165,7 @@ class PostgresStore:
                 FROM ({parts}) p GROUP BY 1 ORDER BY 1"""
         else:
             raw_bucket = f"{self._bin}(%(b)s * interval '1 second', s.time, {_ORIGIN})"
-            increase = f"{_INCREASE}" if counter else "NULL::float8"
+            increase = f"{INCREASE}" if counter else "NULL::float8"
             # Counters: start one sample early (within an hour) so the first bucket's first
             # step has its predecessor, as in the rollup paths.
             seed = (
@@ -325,8 +240,8 @@ class PostgresStore:
         runs each writing the same hour from their own snapshot would lose minutes.
         """
         empty = {"minutes": 0, "rollup_1m_rows": 0, "rollup_1h_rows": 0}
-        prev = _PREV_BEFORE.format(
-            bucket="c.bucket", bounds=_PREV_BOUNDS.format(lo="%(lo)s", hi="%(hi)s")
+        prev = PREV_BEFORE.format(
+            bucket="c.bucket", bounds=PREV_BOUNDS.format(lo="%(lo)s", hi="%(hi)s")
         )
         last_raw = (
             "last(s.value, s.time)"
@@ -391,7 +306,7 @@ class PostgresStore:
             # table by (node_id, bucket) alone (83 s for 5,000 minutes of a 7-day backlog)
             # or as a scan of the whole table.
             increase = f"""CASE WHEN m.kind = 'counter' THEN (
-                SELECT {_INCREASE} FROM (
+                SELECT {INCREASE} FROM (
                     SELECT s.value,
                            coalesce(lag(s.value) OVER (ORDER BY s.time), {prev}) AS prev
                     FROM {RAW_TABLE} s
