@@ -252,6 +252,9 @@ class PostgresStore:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_ROLLUP_LOCK_KEY])
             if not cursor.fetchone()[0]:
                 return {**empty, "busy": 1}
+            # The statements' estimates (a lookup per series and minute) pass jit_above_cost;
+            # compiling them cost 0.25-0.35 s of a 1.1 s run of 600 node-minutes.
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_claimed "
                 "(node_id int4, bucket timestamptz) ON COMMIT DELETE ROWS"
