@@ -24,3 +24,5 @@ bench:      ## benchmarks under bench/ (figures and ratios to a same-run baselin
 	.venv/bin/python bench/live.py
 	.venv/bin/python bench/console.py
 	.venv/bin/python bench/alerts.py
+	.venv/bin/python bench/storage.py
+	.venv/bin/python bench/rollups.py
