@@ -83,17 +83,17 @@ async def test_committed_write_reaches_fleet_and_node_subscribers() -> None:
 
 
 async def test_rolled_back_write_publishes_nothing() -> None:
-    await database_sync_to_async(make_spacecraft)("leo-002")
+    # A slug no other test writes: their events may still be in flight to the fleet group.
+    await database_sync_to_async(make_spacecraft)("leo-rolled-back")
     console = await _connect("ivan")
     with pytest.raises(Exception, match="unknown spacecraft"):
-        await database_sync_to_async(_ingest)("leo-002", [99.0], True)
-    # Other tests' writes may still be in flight to the fleet group; none may carry leo-002.
+        await database_sync_to_async(_ingest)("leo-rolled-back", [99.0], True)
     deadline = asyncio.get_running_loop().time() + 1.0
     while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
         if await console.receive_nothing(timeout=remaining):
             break
         message = await console.receive_json_from()
-        assert "leo-002" not in str(message)
+        assert "leo-rolled-back" not in str(message)
     await console.disconnect()
 
 
